@@ -1,0 +1,156 @@
+"""The served model: compiled once, predicts calibrated probabilities, explains with Grad-CAM, flags unusable images."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from inference.config import ModelConfig
+from inference.disclaimer import DISCLAIMER
+from inference.gate import Gate
+from inference.gradcam import Explainer, overlay, split_at
+from inference.outputs import diagnosis_probabilities, malignant_probability
+from inference.preprocess import ImageInput, ImageRejected, load_rgb, normalise, prepare_image, square_box
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 32  # images per compiled call in batch prediction
+
+
+@dataclass
+class ModelSource:
+    """Where the served model came from, for every surface to show."""
+
+    kind: str  # "hub", "cache", "bundled" or "local"
+    path: Path
+    repo_id: str | None = None
+    revision: str | None = None
+    note: str = ""  # why an earlier source was skipped, if one was
+
+    def describe(self) -> str:
+        if self.kind in ("hub", "cache"):
+            where = "Hugging Face Hub" if self.kind == "hub" else "local Hugging Face cache"
+            return f"{self.repo_id} @ {self.revision} ({where})"
+        return f"{'bundled model' if self.kind == 'bundled' else 'local folder'} {self.path}"
+
+
+@dataclass
+class Prediction:
+    p_malignant: float
+    malignant: bool  # p_malignant >= threshold
+    threshold: float
+    diagnoses: dict[str, float]
+    warning: str | None = None  # set when the image does not look like a usable dermoscopy photo
+    warning_code: str | None = None
+    disclaimer: str = DISCLAIMER
+    image: Image.Image | None = field(default=None, repr=False)  # the upright RGB photo
+    heatmap: np.ndarray | None = field(default=None, repr=False)
+    overlay: Image.Image | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (no images)."""
+        return {
+            "p_malignant": round(self.p_malignant, 4),
+            "malignant": self.malignant,
+            "threshold": round(self.threshold, 4),
+            "diagnoses": {k: round(v, 4) for k, v in self.diagnoses.items()},
+            "warning": self.warning,
+            "warning_code": self.warning_code,
+            "disclaimer": self.disclaimer,
+        }
+
+
+class Classifier:
+    def __init__(self, folder: str | Path, source: ModelSource | None = None):
+        folder = Path(folder)
+        self.folder = folder
+        self.source = source or ModelSource("local", folder)
+        self.config = ModelConfig.load(folder)
+        model = keras.saving.load_model(folder / "model.keras", safe_mode=True, compile=False)
+        backbone, head = split_at(model, self.config.gradcam_layer)
+        size = self.config.input_size
+        spec = tf.TensorSpec([None, size, size, 3], tf.float32)
+        self._features = tf.function(lambda x: backbone(x, training=False), input_signature=[spec])
+        self._head = tf.function(lambda f: head(f, training=False), input_signature=[tf.TensorSpec([None, *backbone.output.shape[1:]], tf.float32)])
+        self.explainer = Explainer(head, self.config.malignant_mask)
+        self.gate = Gate.load(folder)
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Trace the compiled functions and the explainer now, so the first user does not pay for it."""
+        size = self.config.input_size
+        features = self._features(tf.zeros([1, size, size, 3]))
+        self._head(features)
+        self.explainer.heatmap(features.numpy()[0], towards_malignant=True)
+
+    def describe(self) -> str:
+        return f"{self.config.backbone} · {self.source.describe()}"
+
+    def logits_and_features(self, pixels: np.ndarray, tta: bool) -> tuple[np.ndarray, np.ndarray]:
+        batch = normalise(pixels.astype(np.float32), self.config.preprocessing)
+        features = self._features(tf.constant(batch)).numpy()
+        logits = self._head(features).numpy()
+        if tta:  # average logits over flips and a quarter turn
+            for view in (batch[:, :, ::-1], batch[:, ::-1], np.rot90(batch, axes=(1, 2))):
+                logits = logits + self._head(self._features(tf.constant(np.ascontiguousarray(view)))).numpy()
+            logits = logits / 4
+        return logits, features
+
+    def predict(self, images: ImageInput | list[ImageInput], explain: bool = False, tta: bool = False) -> list[Prediction | ImageRejected]:
+        """One prediction (or the reason for refusing the input) per image, in input order."""
+        items = images if isinstance(images, list) else [images]
+        results: list[Prediction | ImageRejected] = []
+        for start in range(0, len(items), BATCH_SIZE):
+            results += self._predict_batch(items[start : start + BATCH_SIZE], explain, tta)
+        return results
+
+    def predict_one(self, image: ImageInput, explain: bool = True, tta: bool = False) -> Prediction:
+        """Like predict for one image, raising ImageRejected for an unusable input."""
+        (result,) = self.predict([image], explain=explain, tta=tta)
+        if isinstance(result, ImageRejected):
+            raise result
+        return result
+
+    def _predict_batch(self, items: list, explain: bool, tta: bool) -> list[Prediction | ImageRejected]:
+        photos: list[Image.Image | ImageRejected] = []
+        for item in items:
+            try:
+                photos.append(load_rgb(item))
+            except ImageRejected as rejected:
+                photos.append(rejected)
+        usable = [p for p in photos if isinstance(p, Image.Image)]
+        if not usable:
+            return photos
+        cfg = self.config
+        pixels = np.stack([prepare_image(p, cfg.input_size, cfg.preprocessing) for p in usable])
+        logits, features = self.logits_and_features(pixels, tta)
+        probabilities = diagnosis_probabilities(logits, cfg.temperature)
+        p_malignant = malignant_probability(probabilities, cfg.malignant_mask)
+        warnings = self.gate.check(pixels, features.mean(axis=(1, 2)))
+        predictions = iter(range(len(usable)))
+        results: list[Prediction | ImageRejected] = []
+        for photo in photos:
+            if isinstance(photo, ImageRejected):
+                results.append(photo)
+                continue
+            i = next(predictions)
+            prediction = Prediction(
+                p_malignant=float(p_malignant[i]),
+                malignant=bool(p_malignant[i] >= cfg.threshold),
+                threshold=cfg.threshold,
+                diagnoses={label: float(probabilities[i, j]) for j, label in enumerate(cfg.labels)},
+                warning=warnings[i][1] if warnings[i] else None,
+                warning_code=warnings[i][0] if warnings[i] else None,
+                image=photo,
+            )
+            if explain:
+                prediction.heatmap = self.explainer.heatmap(features[i], towards_malignant=prediction.malignant)
+                prediction.overlay = overlay(photo, prediction.heatmap, square_box(*photo.size))
+            results.append(prediction)
+        return results

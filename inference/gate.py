@@ -1,0 +1,96 @@
+"""The quality / not-dermoscopy gate: an image that does not look like the dermoscopy photos the model was
+trained on gets a warning instead of a silent verdict.
+
+Three checks, each with a threshold fitted on the training images (so about 1% of real dermoscopy
+images trip each one at most; the rate on validation images is measured and recorded):
+- blank: almost no contrast (a flat colour, an overexposed frame);
+- blurred: almost no fine detail left (variance of the Laplacian);
+- not_dermoscopy: the backbone's pooled features are far (Mahalanobis, Ledoit-Wolf covariance) from those
+  of the training images: a cat, a document, a screenshot, a clinical photo, noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.ndimage import laplace
+from sklearn.covariance import LedoitWolf
+
+GATE_FILE = "gate.npz"
+QUANTILE = 0.99  # of the training images' scores: the false-alarm budget per check is about 1%
+MARGIN = 1.25  # thresholds sit this far beyond the quantile, so validation images rarely trip them
+
+MESSAGES = {
+    "blank": "This image is almost uniform: it does not show a skin lesion. The result below is not meaningful.",
+    "blurred": "This image is too blurred to assess. Retake the photo in focus; the result below is not reliable.",
+    "not_dermoscopy": (
+        "This does not look like a dermoscopy photo of a pigmented skin lesion (the kind the model was trained on). "
+        "The result below is not meaningful for it."
+    ),
+}
+
+
+def contrast(pixels: np.ndarray) -> np.ndarray:
+    """Standard deviation of grey levels per image, (N,)."""
+    return pixels.astype(np.float32).mean(axis=-1).std(axis=(1, 2))
+
+
+def sharpness(pixels: np.ndarray) -> np.ndarray:
+    """Variance of the Laplacian of grey levels per image, (N,)."""
+    grey = pixels.astype(np.float32).mean(axis=-1)
+    return np.array([laplace(g).var() for g in grey])
+
+
+@dataclass
+class Gate:
+    mean: np.ndarray | None = None
+    precision: np.ndarray | None = None
+    max_distance: float = np.inf
+    min_contrast: float = 0.0
+    min_sharpness: float = 0.0
+
+    def distances(self, features: np.ndarray) -> np.ndarray:
+        """Squared Mahalanobis distance of pooled features to the training images, (N,)."""
+        if self.mean is None:
+            return np.zeros(len(features))
+        centred = features - self.mean
+        return np.einsum("ij,jk,ik->i", centred, self.precision, centred)
+
+    def check(self, pixels: np.ndarray, features: np.ndarray) -> list[tuple[str, str] | None]:
+        """Per image: (code, message) of the first check it fails, or None when it looks usable."""
+        failed = [
+            ("blank", contrast(pixels) < self.min_contrast),
+            ("blurred", sharpness(pixels) < self.min_sharpness),
+            ("not_dermoscopy", self.distances(features) > self.max_distance),
+        ]
+        results = []
+        for i in range(len(pixels)):
+            code = next((code for code, flags in failed if flags[i]), None)
+            results.append((code, MESSAGES[code]) if code else None)
+        return results
+
+    @classmethod
+    def fit(cls, pixels: np.ndarray, features: np.ndarray) -> Gate:
+        """Fit on training images (model inputs before normalisation, and their pooled features)."""
+        covariance = LedoitWolf().fit(features)
+        gate = cls(mean=covariance.location_.astype(np.float32), precision=covariance.precision_.astype(np.float32))
+        gate.max_distance = float(np.quantile(gate.distances(features), QUANTILE) * MARGIN)
+        gate.min_contrast = float(np.quantile(contrast(pixels), 1 - QUANTILE) / MARGIN)
+        gate.min_sharpness = float(np.quantile(sharpness(pixels), 1 - QUANTILE) / MARGIN)
+        return gate
+
+    def save(self, folder: str | Path) -> None:
+        np.savez(Path(folder, GATE_FILE), mean=self.mean, precision=self.precision,
+                 thresholds=np.array([self.max_distance, self.min_contrast, self.min_sharpness]))
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Gate:
+        """The model folder's gate; without gate.npz, a gate that never warns (and says so in the log)."""
+        path = Path(folder, GATE_FILE)
+        if not path.exists():
+            return cls()
+        with np.load(path, allow_pickle=False) as data:
+            max_distance, min_contrast, min_sharpness = data["thresholds"]
+            return cls(data["mean"], data["precision"], float(max_distance), float(min_contrast), float(min_sharpness))

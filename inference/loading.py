@@ -1,0 +1,45 @@
+"""Which model to serve: a Hub repo at a pinned revision, else the local Hugging Face cache, else the bundled model.
+
+Every step is bounded in time and the result always says where the model came from.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from inference.classifier import Classifier, ModelSource
+
+log = logging.getLogger(__name__)
+
+BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "models" / "skin-lesion-lite0"
+REPO_ENV = "SKIN_LESION_MODEL_REPO"  # a Hub repo id such as "user/skin-lesion-lite0"
+REVISION_ENV = "SKIN_LESION_MODEL_REVISION"  # a commit hash (a branch name works, with a warning)
+HUB_TIMEOUT_ENV = "SKIN_LESION_HUB_TIMEOUT"
+DEFAULT_HUB_TIMEOUT = 20.0  # seconds for the whole download
+
+
+def load_classifier(source: str | None = None, revision: str | None = None) -> Classifier:
+    """Load the model to serve.
+
+    `source` is a local model folder or a Hub repo id (default: $SKIN_LESION_MODEL_REPO, else the bundled
+    model); `revision` pins the Hub commit (default: $SKIN_LESION_MODEL_REVISION).
+    """
+    source = source or os.environ.get(REPO_ENV)
+    if source and Path(source).is_dir():
+        return Classifier(source, ModelSource("local", Path(source)))
+    notes = []
+    if source:
+        from inference import hub
+
+        revision = revision or os.environ.get(REVISION_ENV) or "main"
+        timeout = float(os.environ.get(HUB_TIMEOUT_ENV, DEFAULT_HUB_TIMEOUT))
+        for kind, fetch in (("hub", hub.download_model), ("cache", hub.cached_model)):
+            try:
+                folder, commit = fetch(source, revision, timeout=timeout)
+                return Classifier(folder, ModelSource(kind, folder, source, commit, "; ".join(notes)))
+            except Exception as error:  # unreachable, not found, corrupt: say why and fall back
+                notes.append(f"{kind}: {type(error).__name__}: {error}")
+                log.warning("could not load %s @ %s from the %s: %s", source, revision, kind, error)
+    return Classifier(BUNDLED_MODEL, ModelSource("bundled", BUNDLED_MODEL, note="; ".join(notes)))

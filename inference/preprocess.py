@@ -1,0 +1,140 @@
+"""The one preprocessing path, shared by training and serving.
+
+decode -> EXIF orientation -> RGB -> centre square crop -> bring down to the training images'
+level of detail (resolution parity) -> resize to the input size -> the backbone's normalisation.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from inference.config import Preprocessing
+
+MIN_SIDE = 32  # px; smaller images carry no usable dermoscopic detail
+MAX_PIXELS = 60_000_000  # refuse anything larger before decoding it (decompression bombs)
+MAX_BYTES = 25 * 1024 * 1024  # a 25 MB file is far beyond any dermoscopy photo
+
+ImageInput = str | Path | bytes | Image.Image | np.ndarray
+
+
+class ImageRejected(ValueError):
+    """An input that cannot be used as an image; `reason` is a stable code, the message says it in words."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def _open(source: str | Path | bytes) -> Image.Image:
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_file():
+            raise ImageRejected("not_found", f"No such file: {path}")
+        size = path.stat().st_size
+        data = None
+    else:
+        data, size = source, len(source)
+    if size == 0:
+        raise ImageRejected("empty", "The file is empty (0 bytes).")
+    if size > MAX_BYTES:
+        raise ImageRejected("too_large", f"The file is {size / 2**20:.0f} MB; the limit is {MAX_BYTES // 2**20} MB.")
+    if data is None:
+        data = Path(source).read_bytes()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageRejected("too_large", "The image has too many pixels to be processed safely.") from None
+    except Exception:
+        raise ImageRejected("not_an_image", "The file is not an image that can be read (JPEG, PNG, ...).") from None
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """Any PIL mode (palette, alpha, grayscale, 16-bit, CMYK) to 8-bit RGB."""
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if values.max(initial=0) > 255 else 255.0
+        image = Image.fromarray(np.clip(values * 255.0 / peak, 0, 255).astype(np.uint8))
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    return image.convert("RGB")
+
+
+def _from_array(array: np.ndarray) -> Image.Image:
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (3, 4)):
+        raise ImageRejected("not_an_image", f"An array of shape {array.shape} is not an image (H x W x 3 expected).")
+    if array.dtype != np.uint8:
+        array = np.asarray(array, dtype=np.float64)
+        if not np.isfinite(array).all():
+            raise ImageRejected("not_an_image", "The array holds NaN or infinite values.")
+        scale = 255.0 if array.max(initial=0) <= 1.0 else 1.0
+        array = np.clip(array * scale, 0, 255).astype(np.uint8)
+    return Image.fromarray(array)
+
+
+def load_rgb(source: ImageInput) -> Image.Image:
+    """Decode and check any supported input; return an upright 8-bit RGB PIL image or raise ImageRejected."""
+    if isinstance(source, np.ndarray):
+        image = _from_array(source)
+    elif isinstance(source, Image.Image):
+        image = source
+    elif isinstance(source, (str, Path, bytes, bytearray)):
+        image = _open(bytes(source) if isinstance(source, bytearray) else source)
+    else:
+        raise ImageRejected("not_an_image", f"Unsupported input type: {type(source).__name__}.")
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise ImageRejected("too_large", f"The image is {width}x{height} pixels; the limit is {MAX_PIXELS // 10**6} megapixels.")
+    if min(width, height) < MIN_SIDE:
+        raise ImageRejected("too_small", f"The image is {width}x{height} pixels; at least {MIN_SIDE}x{MIN_SIDE} is needed.")
+    try:
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        return _to_rgb(image)
+    except ImageRejected:
+        raise
+    except Exception:
+        raise ImageRejected("truncated", "The image file is damaged or incomplete and could not be decoded.") from None
+
+
+def square_box(width: int, height: int) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of the centred square."""
+    side = min(width, height)
+    left, top = (width - side) // 2, (height - side) // 2
+    return left, top, left + side, top + side
+
+
+def center_square(image: Image.Image) -> Image.Image:
+    """Same field of view for a full 4:3 frame and a square crop of it: keep the centred square."""
+    return image.crop(square_box(*image.size))
+
+
+def prepare_image(source: ImageInput, input_size: int, preprocessing: Preprocessing) -> np.ndarray:
+    """A model-ready uint8 array (input_size x input_size x 3, RGB), before normalisation."""
+    square = center_square(load_rgb(source))
+    detail = preprocessing.source_resolution
+    if square.width > detail:
+        # Resolution parity: a sharp upload is brought to the detail level the model was trained on.
+        square = square.resize((detail, detail), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return np.asarray(square.resize((input_size, input_size), Image.Resampling.BILINEAR))
+
+
+def normalise(pixels, preprocessing: Preprocessing):
+    """uint8/float RGB pixels (numpy or tf, channels last) to the backbone's input scale."""
+    if preprocessing.channel_order == "BGR":
+        pixels = pixels[..., ::-1]
+    mean = np.asarray(preprocessing.mean, dtype=np.float32)
+    std = np.asarray(preprocessing.std, dtype=np.float32)
+    if isinstance(pixels, np.ndarray):
+        pixels = pixels.astype(np.float32)
+    return (pixels - mean) / std

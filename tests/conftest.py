@@ -1,0 +1,44 @@
+"""Shared fixtures: the HAM10000 data directory, a smoke-trained model folder, the bundled model."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("HAM10000_DIR", ROOT.parent / "shared" / "data" / "ham10000"))
+# Gradio and its client write temporary files; keep them out of /tmp/gradio.
+os.environ.setdefault("GRADIO_TEMP_DIR", tempfile.mkdtemp(prefix="gradio-tests-"))
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not (DATA_DIR / "HAM10000_metadata.csv").exists():
+        pytest.fail(f"HAM10000 not found at {DATA_DIR}: set HAM10000_DIR (see README)")
+    return DATA_DIR
+
+
+@pytest.fixture(scope="session")
+def smoke_model(tmp_path_factory, data_dir) -> Path:
+    """A complete model folder from a seconds-long training run (64 px, 2 steps, 64 images per split)."""
+    from train.__main__ import main
+
+    out = tmp_path_factory.mktemp("models") / "smoke"
+    argv = ["--data-dir", str(data_dir), "--out", str(out), "--image-size", "64", "--epochs", "1",
+            "--max-steps", "2", "--limit", "64", "--batch-size", "8", "--verbose", "0"]
+    assert main(argv) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def bundled_classifier():
+    """The model the app serves by default, loaded once for the whole session."""
+    from inference import load_classifier
+    from inference.loading import BUNDLED_MODEL
+
+    if not (BUNDLED_MODEL / "model.keras").exists():
+        pytest.fail(f"the bundled model {BUNDLED_MODEL} is missing")
+    return load_classifier(str(BUNDLED_MODEL))

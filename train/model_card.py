@@ -1,0 +1,149 @@
+"""The model folder's README.md: a Hugging Face model card written from config.json and metrics.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from inference.config import LABEL_NAMES, ModelConfig
+from inference.disclaimer import DISCLAIMER
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def results_row(name: str, metrics: dict) -> str:
+    """One row of the results table shared by README.md and the model card."""
+    test, crop, training = metrics["test"], metrics["test_center_square"], metrics["training"]
+    return (
+        f"| {name} | {test['auc']:.3f} | {_pct(test['sensitivity'])} | {_pct(test['specificity'])} | "
+        f"{_pct(test['precision'])} | {test['balanced_accuracy_7class']:.3f} | {test['ece']:.3f} | {crop['auc']:.3f} | "
+        f"{training['seconds'] / 60:.0f} min, {training['images_per_second']:.1f} img/s | {metrics['model_megabytes']} MB | "
+        f"{metrics['single_image_latency_ms']:.0f} ms |"
+    )
+
+
+RESULTS_HEADER = (
+    "| model | test AUC | sensitivity | specificity | precision (natural rate) | 7-class bal. acc. | ECE (after T) "
+    "| AUC centre-square crops | training time, speed | size | latency (1 image) |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def write_model_card(folder: Path, config: ModelConfig, metrics: dict) -> None:
+    test, training, data = metrics["test"], metrics["training"], config.extra["data"]
+    name = f"{config.backbone} ({training['pretrained']} start, {training['image_size']} px, {data['sampling']} sampling)"
+    labels = "\n".join(f"- `{k}`: {v}" + (" (malignant)" if k in config.malignant_labels else "") for k, v in LABEL_NAMES.items())
+    card = f"""---
+license: cc-by-nc-4.0
+library_name: keras
+pipeline_tag: image-classification
+tags:
+- dermatology
+- dermoscopy
+- skin-lesion
+- medical-imaging
+- keras
+- grad-cam
+datasets:
+- ham10000
+metrics:
+- roc_auc
+- sensitivity
+- specificity
+model-index:
+- name: {config.backbone}-ham10000
+  results:
+  - task:
+      type: image-classification
+      name: benign vs malignant pigmented skin lesion
+    dataset:
+      type: ham10000
+      name: HAM10000 (lesion-disjoint test split)
+    metrics:
+    - type: roc_auc
+      value: {test['auc']:.4f}
+    - type: sensitivity
+      value: {test['sensitivity']:.4f}
+    - type: specificity
+      value: {test['specificity']:.4f}
+    - type: balanced_accuracy
+      name: 7-class balanced accuracy
+      value: {test['balanced_accuracy_7class']:.4f}
+---
+
+# Pigmented skin lesion classifier ({config.backbone}, HAM10000)
+
+> **{DISCLAIMER}**
+
+Given a dermoscopy photo of a pigmented skin lesion, the model gives the probability that it is malignant
+(melanoma, basal cell carcinoma, actinic keratosis / intraepithelial carcinoma) and a breakdown over
+7 diagnoses. P(malignant) is the sum of the three malignant diagnoses' probabilities, so the two never disagree.
+
+## Results (test split, {test['n']} images, lesion-disjoint, natural malignant rate {_pct(test['malignant_rate'])})
+
+{RESULTS_HEADER}
+{results_row(name, metrics)}
+
+- Shipped threshold: P(malignant) >= {config.threshold:.3f}, the highest threshold reaching
+  {_pct(config.extra['target_sensitivity'])} sensitivity on the **validation** split; temperature
+  T = {config.temperature:.3f}, also fitted on validation. Both were fixed before the test split was scored, once.
+- Accuracy {_pct(test['accuracy'])}, F1 {test['f1']:.3f}, ECE before temperature scaling {test['ece_before_temperature']:.3f}.
+- Centre-square crops: the preprocessing keeps the centred square of every image, so a full 4:3 frame
+  and a square crop of it are seen the same way; the crop column checks that.
+- Training: {training['epochs_run']} epochs (best {training['best_epoch']}), batch {training['batch_size']}, Adam lr {training['lr']}
+  ({training['schedule']}), {training['pretrained']} initialisation, on a 2-core CPU.
+- Reproduce: `{training['command']}`
+
+![ROC](roc.png) ![Reliability](reliability.png)
+
+![Confusion matrices](confusion.png)
+
+## Intended use
+
+A research and teaching aid for dermatology students and clinicians: to explore how a neural network
+reads dermoscopy images of pigmented lesions, with a Grad-CAM map of where its decision comes from.
+Not for screening, triage or diagnosis of any person.
+
+## Limitations
+
+- Dermoscopy photos of **pigmented** lesions only. It has never seen normal skin, non-pigmented lesions,
+  other skin diseases, or clinical (non-dermoscopic) photos; its output on them is meaningless.
+- Trained on HAM10000 images at {config.preprocessing.source_resolution} px detail (the copy used here is 200x150):
+  uploads are brought down to that level of detail first. Fine structures visible only at higher resolution are not used.
+- HAM10000 comes from two sites (Vienna, Queensland) and mostly light skin types; performance on other
+  populations, devices and skin types is unknown. A different dermatoscope's colour or sharpness can shift the output.
+- Labels: over half are histopathology-confirmed, the rest follow-up, expert consensus or confocal microscopy.
+- The test split is from the same source as the training data; expect lower figures on independent data.
+
+## Diagnoses
+
+{labels}
+
+## Data and licence
+
+HAM10000: Tschandl P., Rosendahl C., Kittler H. "The HAM10000 dataset, a large collection of multi-source
+dermatoscopic images of common pigmented skin lesions." Sci. Data 5, 180161 (2018), doi:10.1038/sdata.2018.161.
+Licence: **CC BY-NC 4.0 (non-commercial use only, with attribution)**; this model, trained on it,
+inherits the non-commercial term. Split {data['split']}: {data['images']['train']} / {data['images']['val']} /
+{data['images']['test']} images (train / validation / test); no lesion on two sides (`split.csv`).
+`dx_type`, age, sex and body site are never model inputs.
+
+## How to use
+
+```python
+import json, numpy as np, keras
+from huggingface_hub import snapshot_download
+from PIL import Image
+folder = snapshot_download("REPO_ID", revision="COMMIT")
+model, config = keras.saving.load_model(f"{{folder}}/model.keras", safe_mode=True), json.load(open(f"{{folder}}/config.json"))
+```
+
+`config.json` says how to turn a photo into the model's input (centre square, downscale to
+`source_resolution` with antialiasing, resize to `input_size`, `(x - mean) / std` in `channel_order`) and how to read
+its 7 logits (softmax of logits / `temperature`; P(malignant) is the sum over `malignant_labels`, compared with
+`threshold`). The project's `inference` package does all of it.
+
+> {DISCLAIMER}
+"""
+    (folder / "README.md").write_text(card)
