@@ -15,7 +15,7 @@ from inference.config import ModelConfig
 from inference.disclaimer import DISCLAIMER
 from inference.gate import Gate
 from inference.gradcam import Explainer, overlay, split_at
-from inference.outputs import diagnosis_probabilities, malignant_probability
+from inference.outputs import diagnosis_probabilities, malignant_probability, tta_views
 from inference.preprocess import ImageInput, ImageRejected, load_rgb, normalise, prepare_image, square_box
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,9 @@ class Classifier:
         size = self.config.input_size
         spec = tf.TensorSpec([None, size, size, 3], tf.float32)
         self._features = tf.function(lambda x: backbone(x, training=False), input_signature=[spec])
-        self._head = tf.function(lambda f: head(f, training=False), input_signature=[tf.TensorSpec([None, *backbone.output.shape[1:]], tf.float32)])
+        self._head = tf.function(
+            lambda f: head(f, training=False), input_signature=[tf.TensorSpec([None, *backbone.output.shape[1:]], tf.float32)]
+        )
         self.explainer = Explainer(head, self.config.malignant_mask)
         self.gate = Gate.load(folder)
         self._warm_up()
@@ -96,21 +98,25 @@ class Classifier:
         batch = normalise(pixels.astype(np.float32), self.config.preprocessing)
         features = self._features(tf.constant(batch)).numpy()
         logits = self._head(features).numpy()
-        if tta:  # average logits over flips and a quarter turn
-            for view in (batch[:, :, ::-1], batch[:, ::-1], np.rot90(batch, axes=(1, 2))):
-                logits = logits + self._head(self._features(tf.constant(np.ascontiguousarray(view)))).numpy()
-            logits = logits / 4
+        if tta:
+            views = [logits] + [self._head(self._features(tf.constant(view))).numpy() for view in tta_views(batch)]
+            logits = np.mean(views, axis=0)
         return logits, features
 
-    def predict(self, images: ImageInput | list[ImageInput], explain: bool = False, tta: bool = False) -> list[Prediction | ImageRejected]:
-        """One prediction (or the reason for refusing the input) per image, in input order."""
+    def predict(
+        self, images: ImageInput | list[ImageInput], explain: bool = False, tta: bool | None = None
+    ) -> list[Prediction | ImageRejected]:
+        """One prediction (or the reason for refusing the input) per image, in input order.
+
+        tta=None follows the model's config.json (`tta`); True/False overrides it."""
+        tta = self.config.tta if tta is None else tta
         items = images if isinstance(images, list) else [images]
         results: list[Prediction | ImageRejected] = []
         for start in range(0, len(items), BATCH_SIZE):
             results += self._predict_batch(items[start : start + BATCH_SIZE], explain, tta)
         return results
 
-    def predict_one(self, image: ImageInput, explain: bool = True, tta: bool = False) -> Prediction:
+    def predict_one(self, image: ImageInput, explain: bool = True, tta: bool | None = None) -> Prediction:
         """Like predict for one image, raising ImageRejected for an unusable input."""
         (result,) = self.predict([image], explain=explain, tta=tta)
         if isinstance(result, ImageRejected):

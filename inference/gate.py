@@ -82,8 +82,12 @@ class Gate:
         return gate
 
     def save(self, folder: str | Path) -> None:
-        np.savez(Path(folder, GATE_FILE), mean=self.mean, precision=self.precision,
-                 thresholds=np.array([self.max_distance, self.min_contrast, self.min_sharpness]))
+        np.savez(
+            Path(folder, GATE_FILE),
+            mean=self.mean,
+            precision=self.precision,
+            thresholds=np.array([self.max_distance, self.min_contrast, self.min_sharpness]),
+        )
 
     @classmethod
     def load(cls, folder: str | Path) -> Gate:

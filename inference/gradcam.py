@@ -55,14 +55,16 @@ class Explainer:
         self.malignant_mask = malignant_mask
 
     def heatmap(self, features: np.ndarray, towards_malignant: bool) -> np.ndarray:
-        cam = self.gradcam(
-            decision_score(self.malignant_mask, towards_malignant),
-            features[None],
-            penultimate_layer=FEATURES_LAYER,
-            seek_penultimate_conv_layer=False,
-            expand_cam=False,
-            normalize_cam=False,
-        )[0]
+        cam = np.asarray(
+            self.gradcam(
+                decision_score(self.malignant_mask, towards_malignant),
+                features[None],
+                penultimate_layer=FEATURES_LAYER,
+                seek_penultimate_conv_layer=False,
+                expand_cam=False,
+                normalize_cam=False,
+            )[0]
+        )
         peak = float(np.max(cam))
         return (cam / peak if peak > 0 else np.zeros_like(cam)).astype(np.float32)
 

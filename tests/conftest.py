@@ -27,8 +27,24 @@ def smoke_model(tmp_path_factory, data_dir) -> Path:
     from train.__main__ import main
 
     out = tmp_path_factory.mktemp("models") / "smoke"
-    argv = ["--data-dir", str(data_dir), "--out", str(out), "--image-size", "64", "--epochs", "1",
-            "--max-steps", "2", "--limit", "64", "--batch-size", "8", "--verbose", "0"]
+    argv = [
+        "--data-dir",
+        str(data_dir),
+        "--out",
+        str(out),
+        "--image-size",
+        "64",
+        "--epochs",
+        "1",
+        "--max-steps",
+        "2",
+        "--limit",
+        "64",
+        "--batch-size",
+        "8",
+        "--verbose",
+        "0",
+    ]
     assert main(argv) == 0
     return out
 

@@ -30,7 +30,9 @@ log = logging.getLogger("train")
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data-dir", default="data/ham10000", help="HAM10000 folder: HAM10000_metadata.csv and <image_id>.jpg anywhere below it")
+    p.add_argument(
+        "--data-dir", default="data/ham10000", help="HAM10000 folder: HAM10000_metadata.csv and <image_id>.jpg anywhere below it"
+    )
     p.add_argument("--backbone", choices=["efficientnet_lite0", "resnet50"], default="efficientnet_lite0")
     p.add_argument("--out", required=True, help="model folder to write (the layout of the Hub model repo)")
     p.add_argument("--image-size", type=int, default=224, help="model input size in pixels")
@@ -39,9 +41,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (Adam)")
     p.add_argument("--schedule", choices=["constant", "cosine"], default="constant", help="constant (the origin) or warm-up + cosine decay")
     p.add_argument("--label-smoothing", type=float, default=0.0)
-    p.add_argument("--sampling", choices=["natural", "balanced"], default="balanced",
-                   help="balanced: every malignant training image plus as many benign ones (the origin); natural: all images, class-weighted loss")
-    p.add_argument("--target-sensitivity", type=float, default=0.90, help="the shipped threshold is the highest one reaching this sensitivity on validation")
+    p.add_argument(
+        "--sampling",
+        choices=["natural", "balanced"],
+        default="balanced",
+        help="balanced: every malignant training image plus as many benign ones (the origin); natural: all images, class-weighted loss",
+    )
+    p.add_argument(
+        "--target-sensitivity",
+        type=float,
+        default=0.90,
+        help="the shipped threshold is the highest one reaching this sensitivity on validation",
+    )
     p.add_argument("--patience", type=int, default=3, help="early stopping: epochs without a better validation AUC")
     p.add_argument("--no-pretrained", action="store_true", help="start from random weights instead of ImageNet")
     p.add_argument("--max-steps", type=int, default=0, help="smoke run: stop each epoch after this many batches")
@@ -79,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
             [rs[i] for i in sorted(rng.choice(len(rs), min(args.limit, len(rs)), replace=False))]
             for rs in (train_records, by_side["val"], by_side["test"])
         )
-    log.info("images: train %d (%s sampling), val %d, test %d", len(train_records), args.sampling, len(by_side["val"]), len(by_side["test"]))
+    log.info(
+        "images: train %d (%s sampling), val %d, test %d", len(train_records), args.sampling, len(by_side["val"]), len(by_side["test"])
+    )
 
     keras.utils.set_random_seed(args.seed)
     preprocessing = default_preprocessing(args.backbone, source_resolution=_training_short_side(train_records))
@@ -139,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         train_ds,
         epochs=args.epochs,
         verbose=args.verbose,
+        shuffle=False,  # the dataset shuffles itself
         callbacks=[
             timer,
             auc_callback,
@@ -160,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             "data": {
                 "dataset": "HAM10000 (Tschandl et al. 2018, doi:10.1038/sdata.2018.161)",
                 "license": "CC BY-NC 4.0",
-                "split": "by lesion_id, stratified by diagnosis, 70/15/15, seed %d" % args.seed,
+                "split": f"by lesion_id, stratified by diagnosis, 70/15/15, seed {args.seed}",
                 "images": {side: len(rs) for side, rs in by_side.items()},
                 "train_images_used": len(train_records),
                 "sampling": args.sampling,

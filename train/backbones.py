@@ -20,7 +20,15 @@ log = logging.getLogger(__name__)
 GRADCAM_LAYER = {"efficientnet_lite0": "top_activation", "resnet50": "conv5_block3_out"}
 
 # EfficientNet-Lite0 stages: (repeats, kernel, first stride, expand ratio, output channels). No SE, ReLU6.
-LITE0_STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80), (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320))
+LITE0_STAGES = (
+    (1, 3, 1, 1, 16),
+    (2, 3, 2, 6, 24),
+    (2, 5, 2, 6, 40),
+    (3, 3, 2, 6, 80),
+    (3, 5, 1, 6, 112),
+    (4, 5, 2, 6, 192),
+    (1, 3, 1, 6, 320),
+)
 BN_EPSILON = 1e-3  # as in the reference implementation
 
 
@@ -60,15 +68,15 @@ def lite0_weights_path() -> str:
 def _torch_to_keras_names() -> list[tuple[str, str, str]]:
     """(keras layer, torch prefix, kind) for every weighted layer of Lite0."""
     pairs = [("stem_conv", "_conv_stem", "conv"), ("stem_bn", "_bn0", "bn")]
-    block, channels = 0, 32
-    for repeats, _, _, expand, out_channels in LITE0_STAGES:
+    block = 0
+    for repeats, _, _, expand, _ in LITE0_STAGES:
         for _ in range(repeats):
             t, k = f"_blocks.{block}.", f"block{block}"
             if expand != 1:
                 pairs += [(f"{k}_expand_conv", t + "_expand_conv", "conv"), (f"{k}_expand_bn", t + "_bn0", "bn")]
             pairs += [(f"{k}_dw", t + "_depthwise_conv", "dw"), (f"{k}_dw_bn", t + "_bn1", "bn")]
             pairs += [(f"{k}_project_conv", t + "_project_conv", "conv"), (f"{k}_project_bn", t + "_bn2", "bn")]
-            block, channels = block + 1, out_channels
+            block += 1
     return pairs + [("top_conv", "_conv_head", "conv"), ("top_bn", "_bn1", "bn")]
 
 

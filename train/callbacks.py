@@ -14,7 +14,6 @@ from inference.outputs import diagnosis_probabilities, malignant_probability
 log = logging.getLogger("train")
 
 
-
 class ValidationAUC(keras.callbacks.Callback):
     """Adds `val_auc` (benign vs malignant) to the epoch logs, for checkpointing and early stopping."""
 
@@ -50,5 +49,3 @@ class EpochTimer(keras.callbacks.Callback):
     @property
     def images_per_second(self) -> float:
         return self.epochs * self.images_per_epoch / self.seconds if self.seconds else 0.0
-
-

@@ -23,7 +23,7 @@ def fit_temperature(logits: np.ndarray, y_malignant: np.ndarray, malignant_mask:
 
 def choose_threshold(y: np.ndarray, p: np.ndarray, target_sensitivity: float) -> float:
     """The highest threshold whose sensitivity (p >= threshold counts as malignant) reaches the target."""
-    _, tpr, thresholds = metrics.roc_curve(y, p)
+    _, tpr, thresholds = metrics.roc_curve(y, p, drop_intermediate=False)
     reaching = np.flatnonzero(tpr >= target_sensitivity)
     return float(min(thresholds[reaching[0]], 1.0))
 

@@ -62,14 +62,14 @@ model-index:
       name: HAM10000 (lesion-disjoint test split)
     metrics:
     - type: roc_auc
-      value: {test['auc']:.4f}
+      value: {test["auc"]:.4f}
     - type: sensitivity
-      value: {test['sensitivity']:.4f}
+      value: {test["sensitivity"]:.4f}
     - type: specificity
-      value: {test['specificity']:.4f}
+      value: {test["specificity"]:.4f}
     - type: balanced_accuracy
       name: 7-class balanced accuracy
-      value: {test['balanced_accuracy_7class']:.4f}
+      value: {test["balanced_accuracy_7class"]:.4f}
 ---
 
 # Pigmented skin lesion classifier ({config.backbone}, HAM10000)
@@ -80,20 +80,20 @@ Given a dermoscopy photo of a pigmented skin lesion, the model gives the probabi
 (melanoma, basal cell carcinoma, actinic keratosis / intraepithelial carcinoma) and a breakdown over
 7 diagnoses. P(malignant) is the sum of the three malignant diagnoses' probabilities, so the two never disagree.
 
-## Results (test split, {test['n']} images, lesion-disjoint, natural malignant rate {_pct(test['malignant_rate'])})
+## Results (test split, {test["n"]} images, lesion-disjoint, natural malignant rate {_pct(test["malignant_rate"])})
 
 {RESULTS_HEADER}
 {results_row(name, metrics)}
 
 - Shipped threshold: P(malignant) >= {config.threshold:.3f}, the highest threshold reaching
-  {_pct(config.extra['target_sensitivity'])} sensitivity on the **validation** split; temperature
+  {_pct(config.extra["target_sensitivity"])} sensitivity on the **validation** split; temperature
   T = {config.temperature:.3f}, also fitted on validation. Both were fixed before the test split was scored, once.
-- Accuracy {_pct(test['accuracy'])}, F1 {test['f1']:.3f}, ECE before temperature scaling {test['ece_before_temperature']:.3f}.
+- Accuracy {_pct(test["accuracy"])}, F1 {test["f1"]:.3f}, ECE before temperature scaling {test["ece_before_temperature"]:.3f}.
 - Centre-square crops: the preprocessing keeps the centred square of every image, so a full 4:3 frame
   and a square crop of it are seen the same way; the crop column checks that.
-- Training: {training['epochs_run']} epochs (best {training['best_epoch']}), batch {training['batch_size']}, Adam lr {training['lr']}
-  ({training['schedule']}), {training['pretrained']} initialisation, on a 2-core CPU.
-- Reproduce: `{training['command']}`
+- Training: {training["epochs_run"]} epochs (best {training["best_epoch"]}), batch {training["batch_size"]}, Adam lr {training["lr"]}
+  ({training["schedule"]}), {training["pretrained"]} initialisation, on a 2-core CPU.
+- Reproduce: `{training["command"]}`
 
 ![ROC](roc.png) ![Reliability](reliability.png)
 
@@ -125,8 +125,8 @@ Not for screening, triage or diagnosis of any person.
 HAM10000: Tschandl P., Rosendahl C., Kittler H. "The HAM10000 dataset, a large collection of multi-source
 dermatoscopic images of common pigmented skin lesions." Sci. Data 5, 180161 (2018), doi:10.1038/sdata.2018.161.
 Licence: **CC BY-NC 4.0 (non-commercial use only, with attribution)**; this model, trained on it,
-inherits the non-commercial term. Split {data['split']}: {data['images']['train']} / {data['images']['val']} /
-{data['images']['test']} images (train / validation / test); no lesion on two sides (`split.csv`).
+inherits the non-commercial term. Split {data["split"]}: {data["images"]["train"]} / {data["images"]["val"]} /
+{data["images"]["test"]} images (train / validation / test); no lesion on two sides (`split.csv`).
 `dx_type`, age, sex and body site are never model inputs.
 
 ## How to use

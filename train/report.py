@@ -12,14 +12,15 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+from PIL import ImageFilter
 
 from inference.config import ModelConfig
 from inference.gate import Gate
-from inference.outputs import diagnosis_probabilities, malignant_probability
+from inference.outputs import diagnosis_probabilities, malignant_probability, tta_views
 from inference.preprocess import center_square, load_rgb, normalise, prepare_image
 from train import plots
 from train.data import Record, load_pixels, write_split
-from train.evaluate import choose_threshold, evaluate, fit_temperature
+from train.evaluate import binary_metrics, choose_threshold, evaluate, fit_temperature
 from train.model_card import write_model_card
 
 LATENCY_RUNS = 30
@@ -51,6 +52,32 @@ def shipping_copy(model: keras.Model) -> keras.Model:
     return twin
 
 
+# What a different dermatoscope or camera might do to a photo, applied before preprocessing.
+def _colour_cast(red: float, blue: float):
+    matrix = (red, 0, 0, 0, 0, 1, 0, 0, 0, 0, blue, 0)
+    return lambda image: image.convert("RGB", matrix)
+
+
+PERTURBATIONS = {
+    "warm colour cast (R x1.08, B x0.92)": _colour_cast(1.08, 0.92),
+    "cool colour cast (R x0.92, B x1.08)": _colour_cast(0.92, 1.08),
+    "blur (Gaussian, radius 1 px)": lambda im: im.filter(ImageFilter.GaussianBlur(1)),
+    "sharpen (unsharp mask 2 px, 100%)": lambda im: im.filter(ImageFilter.UnsharpMask(radius=2, percent=100)),
+}
+
+
+def robustness(model: keras.Model, config: ModelConfig, records: list[Record], labels: np.ndarray) -> dict:
+    """Test AUC, sensitivity and specificity (shipped threshold) after each perturbation of the test photos."""
+    y = np.asarray(config.malignant_mask)[labels].astype(int)
+    results = {}
+    for name, perturb in PERTURBATIONS.items():
+        pixels = np.stack([prepare_image(perturb(load_rgb(r.path)), config.input_size, config.preprocessing) for r in records])
+        p = malignant_probability(diagnosis_probabilities(predict_logits(model, pixels, config), config.temperature), config.malignant_mask)
+        m = binary_metrics(y, p, config.threshold)
+        results[name] = {k: m[k] for k in ("auc", "sensitivity", "specificity")}
+    return results
+
+
 def work_dir(out: Path) -> Path:
     """Checkpoints, logs and raw outputs of a run: beside the model folder, never inside it."""
     path = out.parent / f".{out.name}.work"
@@ -69,8 +96,9 @@ def fit_gate(out: Path, by_side: dict, max_images: int = GATE_TRAIN_IMAGES) -> d
 
     def pixels_and_features(records):
         pixels = load_pixels(records, classifier.config.input_size, classifier.config.preprocessing)
-        features = np.concatenate([classifier.logits_and_features(pixels[i : i + 64], tta=False)[1].mean(axis=(1, 2))
-                                   for i in range(0, len(pixels), 64)])
+        features = np.concatenate(
+            [classifier.logits_and_features(pixels[i : i + 64], tta=False)[1].mean(axis=(1, 2)) for i in range(0, len(pixels), 64)]
+        )
         return pixels, features
 
     gate = Gate.fit(*pixels_and_features(train))
@@ -87,42 +115,61 @@ def fit_gate(out: Path, by_side: dict, max_images: int = GATE_TRAIN_IMAGES) -> d
 
 def write_model_folder(model: keras.Model, config: ModelConfig, out: Path, records: list[Record], split: dict, by_side: dict) -> dict:
     """Everything of the model folder from a trained model; by_side holds the images actually used per split."""
+    mask = config.malignant_mask
     labels = {side: np.array([r.label for r in rs]) for side, rs in by_side.items()}
-    val_logits = predict_logits(model, load_pixels(by_side["val"], config.input_size, config.preprocessing), config)
-    config.temperature = fit_temperature(val_logits, np.asarray(config.malignant_mask)[labels["val"]].astype(int), config.malignant_mask)
-    val_p = malignant_probability(diagnosis_probabilities(val_logits, config.temperature), config.malignant_mask)
-    config.threshold = choose_threshold(np.asarray(config.malignant_mask)[labels["val"]].astype(int), val_p, config.extra["target_sensitivity"])
+    y_val, y_test = (np.asarray(mask)[labels[side]].astype(int) for side in ("val", "test"))
 
+    # Calibration and threshold: validation only.
+    val_pixels = load_pixels(by_side["val"], config.input_size, config.preprocessing)
+    val_logits = predict_logits(model, val_pixels, config)
+    config.temperature = fit_temperature(val_logits, y_val, mask)
+    val_p = malignant_probability(diagnosis_probabilities(val_logits, config.temperature), mask)
+    config.threshold = choose_threshold(y_val, val_p, config.extra["target_sensitivity"])
+    val_tta_logits = np.mean([val_logits] + [predict_logits(model, view, config) for view in tta_views(val_pixels)], axis=0)
+
+    # The test split, scored once with everything fixed.
     test_logits = predict_logits(model, load_pixels(by_side["test"], config.input_size, config.preprocessing), config)
     crops = np.stack([prepare_image(center_square(load_rgb(r.path)), config.input_size, config.preprocessing) for r in by_side["test"]])
-    crop_logits = predict_logits(model, crops, config)
+    scored = {
+        "validation": (val_logits, labels["val"]),
+        "validation_tta": (val_tta_logits, labels["val"]),
+        "test": (test_logits, labels["test"]),
+        "test_center_square": (predict_logits(model, crops, config), labels["test"]),
+    }
     result = {
         "temperature": config.temperature,
         "threshold": config.threshold,
-        "validation": evaluate(val_logits, labels["val"], config.malignant_mask, config.temperature, config.threshold),
-        "test": evaluate(test_logits, labels["test"], config.malignant_mask, config.temperature, config.threshold),
-        "test_center_square": evaluate(crop_logits, labels["test"], config.malignant_mask, config.temperature, config.threshold),
+        **{name: evaluate(logits, y7, mask, config.temperature, config.threshold) for name, (logits, y7) in scored.items()},
+        "robustness": robustness(model, config, by_side["test"], labels["test"]),
         "single_image_latency_ms": single_image_latency_ms(model, config),
+        "training": config.extra["training"],
     }
-    result["training"] = config.extra["training"]
 
     out.mkdir(parents=True, exist_ok=True)
-    model_path = out / "model.keras"
-    shipping_copy(model).save(model_path)
-    result["model_megabytes"] = round(model_path.stat().st_size / 2**20, 1)
+    shipping_copy(model).save(out / "model.keras")
+    result["model_megabytes"] = round((out / "model.keras").stat().st_size / 2**20, 1)
     config.save(out)
     write_split(out / "split.csv", records, split)
     result["gate"] = fit_gate(out, by_side)
     (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
-    np.savez(work_dir(out) / "logits.npz", val=val_logits, test=test_logits, val_labels=labels["val"], test_labels=labels["test"])
+    np.savez(
+        work_dir(out) / "logits.npz",
+        val=val_logits,
+        test=test_logits,
+        val_labels=labels["val"],
+        test_labels=labels["test"],
+        val_ids=[r.image_id for r in by_side["val"]],
+    )
 
-    y = np.asarray(config.malignant_mask)[labels["test"]].astype(int)
-    p_raw = malignant_probability(diagnosis_probabilities(test_logits), config.malignant_mask)
     probabilities = diagnosis_probabilities(test_logits, config.temperature)
-    p = malignant_probability(probabilities, config.malignant_mask)
-    plots.roc_plot(out / "roc.png", y, p, config.threshold)
-    plots.reliability_plot(out / "reliability.png", y, p_raw, p, config.temperature)
-    plots.confusion_plot(out / "confusion.png", labels["test"], probabilities.argmax(1), config.labels, y, (p >= config.threshold).astype(int))
+    p = malignant_probability(probabilities, mask)
+    plots.roc_plot(out / "roc.png", y_test, p, config.threshold)
+    plots.reliability_plot(
+        out / "reliability.png", y_test, malignant_probability(diagnosis_probabilities(test_logits), mask), p, config.temperature
+    )
+    plots.confusion_plot(
+        out / "confusion.png", labels["test"], probabilities.argmax(1), config.labels, y_test, (p >= config.threshold).astype(int)
+    )
     write_model_card(out, config, result)
     return result
 

@@ -1,0 +1,101 @@
+"""HAM10000 loading, checks, the lesion-disjoint split and the origin's balanced sample."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections import Counter
+
+import pytest
+
+from train.data import DataError, balanced_sample, read_metadata, split_by_lesion
+
+
+@pytest.fixture(scope="module")
+def records(data_dir):
+    return read_metadata(data_dir)
+
+
+def test_reads_every_image(records):
+    assert len(records) == 10015
+    assert len({r.lesion_id for r in records}) == 7470
+    assert Counter(r.dx for r in records) == {"nv": 6705, "mel": 1113, "bkl": 1099, "bcc": 514, "akiec": 327, "vasc": 142, "df": 115}
+    assert sum(r.malignant for r in records) == 1954
+
+
+def test_split_is_lesion_disjoint_stratified_and_deterministic(records):
+    split = split_by_lesion(records, seed=42)
+    sides_of_lesion: dict[str, set[str]] = {}
+    for r in records:
+        sides_of_lesion.setdefault(r.lesion_id, set()).add(split[r.image_id])
+    assert all(len(sides) == 1 for sides in sides_of_lesion.values())
+    share = Counter(split.values())
+    assert 0.67 < share["train"] / len(records) < 0.73
+    assert 0.13 < share["val"] / len(records) < 0.17 and 0.13 < share["test"] / len(records) < 0.17
+    for side in ("train", "val", "test"):  # every diagnosis on every side, in about the same proportion
+        malignant = [r.malignant for r in records if split[r.image_id] == side]
+        assert 0.16 < sum(malignant) / len(malignant) < 0.23
+        assert {r.dx for r in records if split[r.image_id] == side} == {"nv", "mel", "bkl", "bcc", "akiec", "vasc", "df"}
+    assert split_by_lesion(records, seed=42) == split
+    assert split_by_lesion(records, seed=7) != split
+
+
+def test_balanced_sample_reproduces_the_origin(records):
+    sample = balanced_sample(records, seed=42)
+    assert len(sample) == 3908
+    assert sum(r.malignant for r in sample) == 1954
+    assert len({r.image_id for r in sample}) == 3908
+
+
+def test_public_two_folder_layout(tmp_path, data_dir, records):
+    """The public download has two image folders; <image_id>.jpg is found anywhere below the directory."""
+    wanted = records[:6]
+    for i, r in enumerate(wanted):
+        folder = tmp_path / ("HAM10000_images_part_1" if i % 2 else "HAM10000_images_part_2")
+        folder.mkdir(exist_ok=True)
+        (folder / f"{r.image_id}.jpg").symlink_to(r.path)
+    _write_metadata(tmp_path, [(r.lesion_id, r.image_id, r.dx) for r in wanted])
+    assert [r.image_id for r in read_metadata(tmp_path)] == [r.image_id for r in wanted]
+
+
+def _write_metadata(folder, rows):
+    with open(folder / "HAM10000_metadata.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["lesion_id", "image_id", "dx", "dx_type", "age", "sex", "localization"])
+        writer.writerows([*row, "histo", "50.0", "male", "back"] for row in rows)
+
+
+@pytest.mark.parametrize(
+    "rows, message",
+    [
+        ([("HAM_1", "ISIC_0027419", "bkl"), ("HAM_2", "ISIC_9999999", "nv")], "missing: ISIC_9999999"),
+        ([("HAM_1", "ISIC_0027419", "melanoma")], "unknown dx for ISIC_0027419 ('melanoma')"),
+        ([("HAM_1", "ISIC_0027419", "bkl"), ("HAM_1", "ISIC_0027419", "bkl")], "duplicate image_id ISIC_0027419"),
+        ([("HAM_1", "ISIC_0027419", "bkl"), ("HAM_1", "ISIC_0025030", "mel")], "more than one dx: HAM_1"),
+    ],
+)
+def test_broken_metadata_names_the_first_offenders(tmp_path, data_dir, rows, message):
+    shutil.copy(data_dir / "images" / "ISIC_0027419.jpg", tmp_path)
+    shutil.copy(data_dir / "images" / "ISIC_0025030.jpg", tmp_path)
+    _write_metadata(tmp_path, rows)
+    with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read_metadata(tmp_path)
+
+
+def test_missing_metadata_file_says_where_to_point(tmp_path):
+    with pytest.raises(DataError, match="--data-dir"):
+        read_metadata(tmp_path)
+
+
+def test_cli_reports_bad_data_without_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-m", "train", "--data-dir", str(tmp_path), "--out", str(tmp_path / "m")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2
+    assert "HAM10000_metadata.csv not found" in run.stderr and "Traceback" not in run.stderr

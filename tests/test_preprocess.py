@@ -1,0 +1,117 @@
+"""The one preprocessing path: decoding, orientation, modes, geometry, resolution parity, normalisation."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+from inference.config import Preprocessing, default_preprocessing
+from inference.preprocess import ImageRejected, load_rgb, normalise, prepare_image
+
+LITE0 = default_preprocessing("efficientnet_lite0", source_resolution=150)
+_NOISE = Image.fromarray(np.random.default_rng(0).integers(0, 256, (150, 200, 3), dtype=np.uint8))
+
+
+@pytest.fixture(scope="module")
+def lesion(data_dir) -> Image.Image:
+    return Image.open(data_dir / "images" / "ISIC_0027419.jpg").convert("RGB")  # 200x150, like every training image
+
+
+def encode(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **kwargs)
+    return buffer.getvalue()
+
+
+def test_full_frame_and_its_square_crop_give_the_same_input(lesion):
+    square = lesion.crop((25, 0, 175, 150))
+    assert np.array_equal(prepare_image(lesion, 96, LITE0), prepare_image(square, 96, LITE0))
+
+
+def test_sharp_upload_is_brought_to_training_detail(lesion):
+    """A 4x larger, sharpened twin of a training image must become (almost) the same model input."""
+    sharp = lesion.resize((800, 600), Image.Resampling.LANCZOS).filter(ImageFilter.UnsharpMask(radius=2, percent=150))
+    original = prepare_image(lesion, 224, LITE0).astype(float)
+    twin = prepare_image(sharp, 224, LITE0).astype(float)
+    unmatched = np.asarray(sharp.crop((100, 0, 700, 600)).resize((224, 224), Image.Resampling.BILINEAR), dtype=float)
+    parity_error, naive_error = np.abs(twin - original).mean(), np.abs(unmatched - original).mean()
+    assert parity_error < 2.0  # grey levels out of 255
+    assert parity_error < naive_error / 2
+
+
+def test_small_images_are_upscaled_not_refused(lesion):
+    small = lesion.resize((80, 60))
+    assert prepare_image(small, 224, LITE0).shape == (224, 224, 3)
+
+
+def test_normalisation_is_recorded_per_backbone():
+    pixels = np.array([[[0, 127, 255]]], dtype=np.uint8)
+    assert np.allclose(normalise(pixels, LITE0), [[[-127 / 128, 0.0, 1.0]]])
+    caffe = default_preprocessing("resnet50")
+    assert np.allclose(normalise(pixels, caffe), [[[255 - 103.939, 127 - 116.779, 0 - 123.68]]])  # BGR order
+    assert Preprocessing(**LITE0.__dict__) == LITE0
+
+
+def test_exif_orientation_is_applied(lesion):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera was turned: display rotated 90 degrees clockwise
+    stored = lesion.rotate(90, expand=True)  # what a turned camera would store
+    upright = load_rgb(encode(stored, "JPEG", exif=exif, quality=95))
+    assert upright.size == lesion.size
+    assert np.abs(np.asarray(upright, float) - np.asarray(lesion, float)).mean() < 6
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGBA", "P", "CMYK", "I;16", "I"])
+def test_every_common_mode_becomes_rgb(lesion, mode):
+    if mode == "I;16":
+        image = Image.fromarray(np.asarray(lesion.convert("L"), dtype=np.uint16) * 257)
+    elif mode == "I":
+        image = lesion.convert("L").convert("I")
+    else:
+        image = lesion.convert(mode)
+    fmt = "JPEG" if mode == "CMYK" else "TIFF" if mode == "I" else "PNG"
+    decoded = load_rgb(encode(image, fmt))
+    assert decoded.mode == "RGB" and decoded.size == lesion.size
+    grey = np.asarray(decoded.convert("L"), float)
+    assert np.abs(grey - np.asarray(lesion.convert("L"), float)).mean() < 12
+
+
+def test_arrays_and_paths_are_accepted(lesion, data_dir):
+    reference = prepare_image(lesion, 64, LITE0)
+    as_float = np.asarray(lesion, dtype=np.float32) / 255.0
+    for source in (np.asarray(lesion), as_float, data_dir / "images" / "ISIC_0027419.jpg", str(data_dir / "images" / "ISIC_0027419.jpg")):
+        assert np.abs(prepare_image(source, 64, LITE0).astype(int) - reference).max() <= 1
+
+
+NOISE_JPEG, NOISE_PNG = encode(_NOISE, "JPEG"), encode(_NOISE, "PNG")
+
+
+@pytest.mark.parametrize(
+    "source, reason",
+    [
+        (b"", "empty"),
+        (b"hello, this is text", "not_an_image"),
+        (NOISE_JPEG[: len(NOISE_JPEG) // 2], "truncated"),
+        (NOISE_PNG[: len(NOISE_PNG) // 2], "truncated"),
+        (encode(Image.new("RGB", (10, 10))), "too_small"),
+        (np.zeros((5, 5, 5)), "not_an_image"),
+        ("/no/such/file.jpg", "not_found"),
+        (12345, "not_an_image"),
+    ],
+)
+def test_unusable_inputs_are_refused_with_a_reason(source, reason):
+    with pytest.raises(ImageRejected) as refused:
+        load_rgb(source)
+    assert refused.value.reason == reason
+    assert str(refused.value)
+
+
+def test_decompression_bomb_is_refused_before_decoding():
+    bomb = encode(Image.new("1", (20000, 20000)))  # 400 megapixels in a few kilobytes
+    assert len(bomb) < 200_000
+    with pytest.raises(ImageRejected) as refused:
+        load_rgb(bomb)
+    assert refused.value.reason == "too_large"

@@ -1,0 +1,89 @@
+"""A seconds-long training run writes a complete, self-describing model folder that loads back safely."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+
+import h5py
+import keras
+import numpy as np
+import yaml
+
+from inference.config import LABELS, ModelConfig
+from inference.preprocess import normalise
+from train.data import load_pixels, read_metadata
+
+MODEL_FOLDER_FILES = {
+    "model.keras",
+    "config.json",
+    "metrics.json",
+    "split.csv",
+    "gate.npz",
+    "roc.png",
+    "reliability.png",
+    "confusion.png",
+    "README.md",
+}
+
+
+def test_folder_is_complete(smoke_model):
+    assert MODEL_FOLDER_FILES <= {p.name for p in smoke_model.iterdir()}
+    assert not any(p.name.endswith((".h5", ".npz")) and p.name != "gate.npz" for p in smoke_model.iterdir())
+
+
+def test_config_records_everything_needed_to_serve(smoke_model):
+    config = ModelConfig.load(smoke_model)
+    assert config.backbone == "efficientnet_lite0" and config.input_size == 64
+    assert config.labels == list(LABELS) and config.malignant_labels == ["mel", "bcc", "akiec"]
+    assert config.preprocessing.source_resolution == 150  # the training images' short side
+    assert 0 < config.threshold <= 1 and config.temperature > 0
+    assert config.gradcam_layer == "top_activation"
+    assert config.extra["data"]["split"].startswith("by lesion_id")
+    assert "tensorflow" not in json.dumps(config.extra["data"])
+
+
+def test_saved_model_predicts_what_the_trained_model_predicted(smoke_model, data_dir):
+    """The logits computed in memory before saving equal those of the folder's model.keras (safe_mode)."""
+    model = keras.saving.load_model(smoke_model / "model.keras", safe_mode=True, compile=False)
+    with zipfile.ZipFile(smoke_model / "model.keras") as archive, h5py.File(io.BytesIO(archive.read("model.weights.h5"))) as weights:
+        assert "optimizer" not in weights or not weights["optimizer"].keys()  # no optimizer state shipped
+    before = np.load(smoke_model.parent / ".smoke.work" / "logits.npz")
+    records = {r.image_id: r for r in read_metadata(data_dir)}
+    config = ModelConfig.load(smoke_model)
+    pixels = load_pixels([records[i] for i in before["val_ids"]], config.input_size, config.preprocessing)
+    after = model.predict(normalise(pixels, config.preprocessing), verbose=0)
+    assert np.allclose(after, before["val"], atol=1e-4)
+
+
+def test_split_file_is_lesion_disjoint(smoke_model):
+    with open(smoke_model / "split.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 10015
+    sides: dict[str, set] = {}
+    for row in rows:
+        sides.setdefault(row["lesion_id"], set()).add(row["split"])
+    assert all(len(s) == 1 for s in sides.values())
+
+
+def test_model_card_metadata_and_licence(smoke_model):
+    card = (smoke_model / "README.md").read_text()
+    _, front, body = card.split("---", 2)
+    meta = yaml.safe_load(front)
+    assert meta["license"] == "cc-by-nc-4.0" and meta["library_name"] == "keras"
+    results = meta["model-index"][0]["results"][0]["metrics"]
+    metrics = json.loads((smoke_model / "metrics.json").read_text())
+    assert {m["type"]: m["value"] for m in results}["roc_auc"] == round(metrics["test"]["auc"], 4)
+    for phrase in ("not a diagnosis", "non-commercial", "Limitations", "Intended use", "safe_mode=True"):
+        assert phrase in body
+
+
+def test_metrics_cover_every_reported_figure(smoke_model):
+    metrics = json.loads((smoke_model / "metrics.json").read_text())
+    for key in ("auc", "sensitivity", "specificity", "precision", "f1", "balanced_accuracy_7class", "ece", "ece_before_temperature"):
+        assert 0 <= metrics["test"][key] <= 1
+    assert metrics["test_center_square"]["auc"] == metrics["test"]["auc"]  # same field of view by construction
+    assert metrics["validation"]["sensitivity"] >= 0.90  # the threshold was chosen for it on validation
+    assert 0 <= metrics["gate"]["validation_false_alarm_rate"] <= 1

