@@ -200,9 +200,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     write_model_folder(model, config, out, records, split, {**by_side, "train": train_records})
     if args.push:
-        from train.push import push_model_folder
+        from train.push import PushError, push_model_folder
 
-        push_model_folder(out, args.push)
+        try:
+            push_model_folder(out, args.push)
+        except PushError as error:
+            log.error("%s is complete but was not pushed: %s (retry: python -m train.push %s %s)", out, error, out, args.push)
+            return 1
     return 0
 
 

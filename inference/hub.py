@@ -1,0 +1,125 @@
+"""Fetch a model repo from the Hugging Face Hub at a pinned revision, or from the local Hugging Face cache.
+
+Every network call is bounded: huggingface_hub 2.4 sends API requests without a timeout, and `snapshot_download`
+waits forever on a server that accepts connections and never answers. So the download runs in a daemon thread
+that the caller stops waiting for at the deadline. A download that arrives damaged raises, so the caller falls back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from inference.config import ModelConfig
+
+log = logging.getLogger(__name__)
+
+# What serving needs from a model repo; split.csv and the examples are left on the Hub.
+MODEL_FILES = ["model.keras", "config.json", "gate.npz", "metrics.json", "README.md", "*.png"]
+NOT_MODEL_FILES = ["examples/*", "split.csv"]
+REQUIRED_FILES = ("model.keras", "config.json", "gate.npz")
+EXAMPLE_FILES = ["examples/*"]
+COMMIT_HASH = re.compile(r"[0-9a-f]{40}")
+
+T = TypeVar("T")
+
+
+def download_model(repo_id: str, revision: str, timeout: float) -> tuple[Path, str]:
+    """The model files of `repo_id` at `revision`, downloaded into the HF cache: (folder, commit hash)."""
+    if not COMMIT_HASH.fullmatch(revision):
+        log.warning("serving %s at %r, a moving branch: pin a 40-character commit hash for a reproducible model", repo_id, revision)
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+
+    try:
+        folder, commit = _within(timeout, lambda: _download(repo_id, revision, MODEL_FILES, NOT_MODEL_FILES, timeout))
+    except RepositoryNotFoundError:
+        raise LookupError(f"no repository {repo_id} on the Hub (or it is private and no token was given)") from None
+    except RevisionNotFoundError:
+        raise LookupError(f"no revision {revision} in {repo_id}") from None
+    check_model_folder(folder)
+    return folder, commit
+
+
+def cached_model(repo_id: str, revision: str, timeout: float = 0.0) -> tuple[Path, str]:
+    """The model files of `repo_id` at `revision` from the local HF cache only (no network): (folder, commit hash)."""
+    from huggingface_hub import snapshot_download
+
+    only = {"allow_patterns": MODEL_FILES, "ignore_patterns": NOT_MODEL_FILES, "local_files_only": True}
+    folder = Path(snapshot_download(repo_id, revision=revision, **only))
+    check_model_folder(folder)
+    return folder, folder.name
+
+
+def download_examples(repo_id: str, revision: str | None, timeout: float) -> Path | None:
+    """The repo's `examples/` folder (manifest.csv and images) from the Hub, else from the cache; None if neither has it."""
+    revision = revision or "main"
+    try:
+        folder, _ = _within(timeout, lambda: _download(repo_id, revision, EXAMPLE_FILES, None, timeout))
+    except Exception as error:
+        log.warning("examples of %s @ %s not downloaded (%s: %s); trying the cache", repo_id, revision, type(error).__name__, error)
+        try:
+            from huggingface_hub import snapshot_download
+
+            folder = Path(snapshot_download(repo_id, revision=revision, allow_patterns=EXAMPLE_FILES, local_files_only=True))
+        except Exception:
+            return None
+    examples = folder / "examples"
+    return examples if (examples / "manifest.csv").is_file() else None
+
+
+def check_model_folder(folder: Path) -> None:
+    """Raise ValueError naming the file if a required file is missing, unreadable or truncated."""
+    for name in REQUIRED_FILES:
+        if not (folder / name).is_file():
+            raise ValueError(f"{name} is missing from {folder}")
+    for name in ("model.keras", "gate.npz"):
+        try:
+            with zipfile.ZipFile(folder / name) as archive:
+                damaged = archive.testzip()
+        except (zipfile.BadZipFile, OSError) as error:
+            raise ValueError(f"{name} is damaged (not a valid zip archive: {error})") from None
+        if damaged is not None:
+            raise ValueError(f"{name} is damaged ({damaged} fails its checksum)")
+    try:
+        ModelConfig.load(folder)
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"config.json is unreadable ({type(error).__name__}: {error})") from None
+
+
+def _download(repo_id: str, revision: str, allow: list[str], ignore: list[str] | None, timeout: float) -> tuple[Path, str]:
+    from huggingface_hub import HfApi, snapshot_download
+
+    # A first call that takes a timeout (snapshot_download's API calls take none): a silent server ends this thread.
+    HfApi().model_info(repo_id, revision=revision, timeout=timeout)
+    # The revision as given, so a branch is recorded in the cache's refs/ and can be found offline later.
+    folder = Path(snapshot_download(repo_id, revision=revision, allow_patterns=allow, ignore_patterns=ignore, etag_timeout=timeout))
+    return folder, folder.name  # snapshots/<commit hash>
+
+
+def _within(seconds: float, work: Callable[[], T]) -> T:
+    """Run `work` in a daemon thread and give up waiting after `seconds` (the thread is left to end on its own)."""
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as error:  # handed over to the waiting caller
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, name="hub-download", daemon=True)
+    start = time.monotonic()
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise TimeoutError(f"no complete answer from the Hub within {seconds:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    log.info("hub download took %.1f s", time.monotonic() - start)
+    return outcome["value"]

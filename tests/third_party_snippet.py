@@ -1,0 +1,42 @@
+"""The README's "use the model without this repository" snippet, run by tests/test_hub.py against a test Hub.
+
+Usage: python third_party_snippet.py REPO_ID REVISION IMAGE [IMAGE ...]  (prints one P(malignant) per image)
+The README snippet is this file without `import sys` and the argument line, with the repo id and revision written in.
+"""
+
+import json
+import sys
+
+import keras
+import numpy as np
+from huggingface_hub import snapshot_download
+from PIL import Image, ImageOps
+
+repo_id, revision, images = sys.argv[1], sys.argv[2], sys.argv[3:]
+
+folder = snapshot_download(repo_id, revision=revision, allow_patterns=["model.keras", "config.json"])  # pin a commit hash
+model = keras.saving.load_model(f"{folder}/model.keras", safe_mode=True, compile=False)
+cfg = json.load(open(f"{folder}/config.json"))
+pre = cfg["preprocessing"]
+
+
+def p_malignant(path: str) -> float:
+    image = ImageOps.exif_transpose(Image.open(path)).convert("RGB")
+    w, h = image.size
+    s = min(w, h)  # centre square crop
+    image = image.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
+    r = pre["source_resolution"]  # bring sharper photos down to the training images' level of detail
+    if s > r:
+        image = image.resize((r, r), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    x = np.asarray(image.resize((cfg["input_size"],) * 2, Image.Resampling.BILINEAR), dtype=np.float32)
+    if pre["channel_order"] == "BGR":
+        x = x[..., ::-1]
+    x = (x - np.float32(pre["mean"])) / np.float32(pre["std"])
+    logits = model.predict(x[None], verbose=0)[0].astype(np.float64) / cfg["temperature"]
+    p = np.exp(logits - logits.max())
+    p /= p.sum()  # calibrated probabilities of the 7 diagnoses, in cfg["labels"] order
+    return float(sum(p[cfg["labels"].index(label)] for label in cfg["malignant_labels"]))
+
+
+for path in images:
+    print(f"{p_malignant(path):.6f}")
