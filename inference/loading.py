@@ -26,7 +26,12 @@ def load_classifier(source: str | None = None, revision: str | None = None) -> C
     `source` is a local model folder or a Hub repo id (default: $SKIN_LESION_MODEL_REPO, else the bundled
     model); `revision` pins the Hub commit (default: $SKIN_LESION_MODEL_REVISION).
     """
-    source = source or os.environ.get(REPO_ENV)
+    classifier = _resolve(source or os.environ.get(REPO_ENV), revision)
+    log.info("serving %s%s", classifier.describe(), f" (fallback: {classifier.source.note})" if classifier.source.note else "")
+    return classifier
+
+
+def _resolve(source: str | None, revision: str | None) -> Classifier:
     if source and Path(source).is_dir():
         return Classifier(source, ModelSource("local", Path(source)))
     notes = []

@@ -128,17 +128,21 @@ def main(argv: list[str] | None = None) -> int:
     val_ds = tf.data.Dataset.from_tensor_slices(val_x).batch(64).map(to_model_input).prefetch(tf.data.AUTOTUNE)
 
     # --- model
-    model, pretrained = build_classifier(args.backbone, args.image_size, pretrained=not args.no_pretrained)
+    # Several GPUs: data-parallel under MirroredStrategy; otherwise the default (CPU or one GPU).
+    gpus = tf.config.list_physical_devices("GPU")
+    strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
     steps_per_epoch = args.max_steps or int(np.ceil(len(train_x) / args.batch_size))
     lr = args.lr
     if args.schedule == "cosine":
         total = steps_per_epoch * args.epochs
         warmup = max(1, total // 20)
         lr = keras.optimizers.schedules.CosineDecay(args.lr / 10, total - warmup, warmup_target=args.lr, warmup_steps=warmup)
-    model.compile(
-        optimizer=keras.optimizers.Adam(lr),
-        loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=args.label_smoothing),
-    )
+    with strategy.scope():
+        model, pretrained = build_classifier(args.backbone, args.image_size, pretrained=not args.no_pretrained)
+        model.compile(
+            optimizer=keras.optimizers.Adam(lr),
+            loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=args.label_smoothing),
+        )
 
     # --- fit
     best_weights = work / "best.weights.h5"

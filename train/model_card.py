@@ -32,7 +32,7 @@ RESULTS_HEADER = (
 
 def write_model_card(folder: Path, config: ModelConfig, metrics: dict) -> None:
     test, training, data = metrics["test"], metrics["training"], config.extra["data"]
-    name = f"{config.backbone} ({training['pretrained']} start, {training['image_size']} px, {data['sampling']} sampling)"
+    name = f"{config.backbone} ({training['pretrained']}, {training['image_size']} px, {data['sampling']})"
     labels = "\n".join(f"- `{k}`: {v}" + (" (malignant)" if k in config.malignant_labels else "") for k, v in LABEL_NAMES.items())
     card = f"""---
 license: cc-by-nc-4.0
@@ -147,3 +147,25 @@ its 7 logits (softmax of logits / `temperature`; P(malignant) is the sum over `m
 > {DISCLAIMER}
 """
     (folder / "README.md").write_text(card)
+
+
+def results_table(folders: list[Path]) -> str:
+    """The results table (README and model card) for trained model folders, from their metrics.json."""
+    import json
+
+    rows = []
+    for folder in folders:
+        config, metrics = ModelConfig.load(folder), json.loads((folder / "metrics.json").read_text())
+        training = metrics["training"]
+        rows.append(
+            results_row(
+                f"{config.backbone} ({training['pretrained']}, {training['image_size']} px, {config.extra['data']['sampling']})", metrics
+            )
+        )
+    return "\n".join([RESULTS_HEADER, *rows])
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(results_table([Path(arg) for arg in sys.argv[1:]]))
