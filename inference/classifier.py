@@ -74,11 +74,15 @@ class Classifier:
         self.config = ModelConfig.load(folder)
         model = keras.saving.load_model(folder / "model.keras", safe_mode=True, compile=False)
         backbone, head = split_at(model, self.config.gradcam_layer)
+        # One forward pass gives the Grad-CAM layer's activations and the gate layer's pooled features.
+        gate_layer = self.config.gate_layer or self.config.gradcam_layer
+        gate_features = keras.layers.GlobalAveragePooling2D(name="gate_pool")(model.get_layer(gate_layer).output)
+        backbone = keras.Model(model.inputs, [backbone.output, gate_features], name="backbone")
         size = self.config.input_size
         spec = tf.TensorSpec([None, size, size, 3], tf.float32)
-        self._features = tf.function(lambda x: backbone(x, training=False), input_signature=[spec])
+        self._backbone = tf.function(lambda x: backbone(x, training=False), input_signature=[spec])
         self._head = tf.function(
-            lambda f: head(f, training=False), input_signature=[tf.TensorSpec([None, *backbone.output.shape[1:]], tf.float32)]
+            lambda f: head(f, training=False), input_signature=[tf.TensorSpec([None, *head.input.shape[1:]], tf.float32)]
         )
         self.explainer = Explainer(head, self.config.malignant_mask)
         self.gate = Gate.load(folder)
@@ -87,21 +91,22 @@ class Classifier:
     def _warm_up(self) -> None:
         """Trace the compiled functions and the explainer now, so the first user does not pay for it."""
         size = self.config.input_size
-        features = self._features(tf.zeros([1, size, size, 3]))
-        self._head(features)
-        self.explainer.heatmap(features.numpy()[0], towards_malignant=True)
+        activations, _ = self._backbone(tf.zeros([1, size, size, 3]))
+        self._head(activations)
+        self.explainer.heatmap(activations.numpy()[0], towards_malignant=True)
 
     def describe(self) -> str:
         return f"{self.config.backbone} · {self.source.describe()}"
 
-    def logits_and_features(self, pixels: np.ndarray, tta: bool) -> tuple[np.ndarray, np.ndarray]:
+    def forward(self, pixels: np.ndarray, tta: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(logits, Grad-CAM layer activations, gate features) for a batch of prepared uint8 images."""
         batch = normalise(pixels.astype(np.float32), self.config.preprocessing)
-        features = self._features(tf.constant(batch)).numpy()
-        logits = self._head(features).numpy()
+        activations, gate_features = (t.numpy() for t in self._backbone(tf.constant(batch)))
+        logits = self._head(activations).numpy()
         if tta:
-            views = [logits] + [self._head(self._features(tf.constant(view))).numpy() for view in tta_views(batch)]
+            views = [logits] + [self._head(self._backbone(tf.constant(view))[0]).numpy() for view in tta_views(batch)]
             logits = np.mean(views, axis=0)
-        return logits, features
+        return logits, activations, gate_features
 
     def predict(
         self, images: ImageInput | list[ImageInput], explain: bool = False, tta: bool | None = None
@@ -135,10 +140,10 @@ class Classifier:
             return photos
         cfg = self.config
         pixels = np.stack([prepare_image(p, cfg.input_size, cfg.preprocessing) for p in usable])
-        logits, features = self.logits_and_features(pixels, tta)
+        logits, activations, gate_features = self.forward(pixels, tta)
         probabilities = diagnosis_probabilities(logits, cfg.temperature)
         p_malignant = malignant_probability(probabilities, cfg.malignant_mask)
-        warnings = self.gate.check(pixels, features.mean(axis=(1, 2)))
+        warnings = self.gate.check(pixels, gate_features)
         predictions = iter(range(len(usable)))
         results: list[Prediction | ImageRejected] = []
         for photo in photos:
@@ -156,7 +161,7 @@ class Classifier:
                 image=photo,
             )
             if explain:
-                prediction.heatmap = self.explainer.heatmap(features[i], towards_malignant=prediction.malignant)
+                prediction.heatmap = self.explainer.heatmap(activations[i], towards_malignant=prediction.malignant)
                 prediction.overlay = overlay(photo, prediction.heatmap, square_box(*photo.size))
             results.append(prediction)
         return results

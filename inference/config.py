@@ -50,6 +50,7 @@ class ModelConfig:
     threshold: float = 0.5
     temperature: float = 1.0
     gradcam_layer: str = ""
+    gate_layer: str = ""  # whose pooled activations the not-dermoscopy gate compares with training images
     tta: bool = False  # average over flipped and turned views by default (see metrics.json for its effect)
     labels: list[str] = field(default_factory=lambda: list(LABELS))
     malignant_labels: list[str] = field(default_factory=lambda: list(MALIGNANT_LABELS))

@@ -5,10 +5,12 @@ Three checks, each with a threshold fitted on training images (the false-alarm r
 images is measured and recorded in metrics.json):
 - blank: almost no contrast (a flat colour, an overexposed frame);
 - blurred: almost no fine detail left (variance of the Laplacian);
-- not_dermoscopy: the backbone's pooled features (square-rooted) are far, in Mahalanobis distance with a
-  Ledoit-Wolf covariance, from those of training images: a cat, a document, a screenshot, a clinical photo,
-  noise. The covariance is fitted on one half of the images and the threshold taken on the other half:
-  in 1280 dimensions, distances of the fitting images themselves are biased low.
+- not_dermoscopy: the pooled activations of a mid-level layer (`gate_layer` in config.json) are far, in
+  Mahalanobis distance with a Ledoit-Wolf covariance, from those of training images: a cat, a document, a
+  screenshot, a clinical photo, noise. Mid-level features keep texture and colour that the fine-tuned top
+  layer has learnt to ignore, so they separate other photos far better.
+  The covariance is fitted on one half of the images and the threshold taken on the other half: distances
+  of the fitting images themselves are biased low.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from scipy.ndimage import laplace
 from sklearn.covariance import LedoitWolf
 
 GATE_FILE = "gate.npz"
-DISTANCE_QUANTILE = 0.985  # of held-out training images' distances: about 1.5% false alarms
+DISTANCE_QUANTILE = 0.99  # of held-out training images' distances: about 1% false alarms
 QUALITY_QUANTILE = 0.005  # of training images' contrast and sharpness, divided by QUALITY_MARGIN
 QUALITY_MARGIN = 1.25
 
@@ -58,7 +60,7 @@ class Gate:
         """Squared Mahalanobis distance of pooled features to the training images, (N,)."""
         if self.mean is None:
             return np.zeros(len(features))
-        centred = np.sqrt(features) - self.mean
+        centred = features - self.mean
         return np.einsum("ij,jk,ik->i", centred, self.precision, centred)
 
     def check(self, pixels: np.ndarray, features: np.ndarray) -> list[tuple[str, str] | None]:
@@ -79,7 +81,7 @@ class Gate:
         """Fit on training images (model inputs before normalisation, and their pooled features)."""
         order = np.random.default_rng(0).permutation(len(features))
         fitting, held_out = order[: len(order) // 2], order[len(order) // 2 :]
-        covariance = LedoitWolf().fit(np.sqrt(features[fitting]))
+        covariance = LedoitWolf().fit(features[fitting])
         gate = cls(mean=covariance.location_.astype(np.float32), precision=covariance.precision_.astype(np.float32))
         gate.max_distance = float(np.quantile(gate.distances(features[held_out]), DISTANCE_QUANTILE))
         gate.min_contrast = float(np.quantile(contrast(pixels), QUALITY_QUANTILE) / QUALITY_MARGIN)

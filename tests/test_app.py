@@ -28,9 +28,11 @@ STARTUP_TIMEOUT = 180  # s: TensorFlow import, model load and warm-up on a busy 
 
 
 @pytest.fixture(scope="session")
-def app_model(smoke_model) -> Path:
-    """The model folder the app serves in these tests."""
-    return smoke_model  # once models/skin-lesion-lite0 exists: return inference.loading.BUNDLED_MODEL
+def app_model() -> Path:
+    """The model folder the app serves in these tests: the bundled one."""
+    import inference.loading
+
+    return inference.loading.BUNDLED_MODEL
 
 
 def free_port() -> int:

@@ -21,9 +21,11 @@ RESULT_TIMEOUT_MS = 60_000
 
 
 @pytest.fixture(scope="session")
-def app_model(smoke_model) -> Path:
-    """The model folder the app serves in these tests."""
-    return smoke_model  # once models/skin-lesion-lite0 exists: return inference.loading.BUNDLED_MODEL
+def app_model() -> Path:
+    """The model folder the app serves in these tests: the bundled one."""
+    import inference.loading
+
+    return inference.loading.BUNDLED_MODEL
 
 
 @pytest.fixture(scope="module")

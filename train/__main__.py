@@ -20,7 +20,7 @@ import tensorflow as tf
 from inference.config import LABELS, MALIGNANT_LABELS, ModelConfig, default_preprocessing
 from inference.preprocess import normalise
 from train.augment import origin_augmentation
-from train.backbones import GRADCAM_LAYER, build_classifier
+from train.backbones import GATE_LAYER, GRADCAM_LAYER, build_classifier
 from train.callbacks import EpochTimer, ValidationAUC
 from train.data import DataError, balanced_sample, load_pixels, read_metadata, read_split, split_by_lesion, write_split
 from train.report import work_dir, write_model_folder
@@ -173,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         input_size=args.image_size,
         preprocessing=preprocessing,
         gradcam_layer=GRADCAM_LAYER[args.backbone],
+        gate_layer=GATE_LAYER[args.backbone],
         extra={
             "target_sensitivity": args.target_sensitivity,
             "data": {

@@ -18,6 +18,7 @@ from train.torch_weights import read_legacy_state_dict
 log = logging.getLogger(__name__)
 
 GRADCAM_LAYER = {"efficientnet_lite0": "top_activation", "resnet50": "conv5_block3_out"}
+GATE_LAYER = {"efficientnet_lite0": "block14_add", "resnet50": "conv4_block6_out"}  # mid-level: see inference/gate.py
 
 # EfficientNet-Lite0 stages: (repeats, kernel, first stride, expand ratio, output channels). No SE, ReLU6.
 LITE0_STAGES = (

@@ -19,6 +19,7 @@ from inference.gate import Gate
 from inference.outputs import diagnosis_probabilities, malignant_probability, tta_views
 from inference.preprocess import center_square, load_rgb, normalise, prepare_image
 from train import plots
+from train.backbones import GATE_LAYER
 from train.data import Record, load_pixels, write_split
 from train.evaluate import binary_metrics, choose_threshold, evaluate, fit_temperature
 from train.model_card import write_model_card
@@ -96,9 +97,7 @@ def fit_gate(out: Path, by_side: dict, max_images: int = GATE_TRAIN_IMAGES) -> d
 
     def pixels_and_features(records):
         pixels = load_pixels(records, classifier.config.input_size, classifier.config.preprocessing)
-        features = np.concatenate(
-            [classifier.logits_and_features(pixels[i : i + 64], tta=False)[1].mean(axis=(1, 2)) for i in range(0, len(pixels), 64)]
-        )
+        features = np.concatenate([classifier.forward(pixels[i : i + 64])[2] for i in range(0, len(pixels), 64)])
         return pixels, features
 
     gate = Gate.fit(*pixels_and_features(train))
@@ -187,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", help="weights file to load instead of the folder's model.keras (e.g. a run's best checkpoint)")
     args = parser.parse_args(argv)
     config = ModelConfig.load(args.model_dir)
+    config.gate_layer = config.gate_layer or GATE_LAYER[config.backbone]
     model = keras.saving.load_model(args.model_dir / "model.keras", safe_mode=True, compile=False)
     if args.weights:
         model.load_weights(args.weights)
