@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import html
 import io
 import json
 import logging
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -248,6 +251,28 @@ def render_about(clf: Classifier, lang: str) -> str:
     return "\n".join(text)
 
 
+def overlay_file(image: Image.Image) -> str:
+    """The overlay as a PNG file for the API to return.
+
+    Gradio 6.31 writes a returned PIL image in place at a content-hash path (`save_pil_to_cache`), so two
+    concurrent requests for the same photo rewrite the file while the first client downloads it (truncated
+    download, seen in `python -m bench.load`). A returned file path goes through Gradio's atomic copy instead;
+    the file is content-addressed and written with a rename, so it never changes once it exists.
+    """
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    data = buffer.getvalue()
+    folder = Path(os.environ.get("GRADIO_TEMP_DIR", tempfile.gettempdir())) / "overlays"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{hashlib.sha256(data).hexdigest()}.png"
+    if not path.exists():
+        fd, staging = tempfile.mkstemp(dir=folder, suffix=".part")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(staging, path)
+    return str(path)
+
+
 def api_result(clf: Classifier, prediction: Prediction) -> dict:
     """The JSON answer of the `predict` endpoint."""
     return {
@@ -283,7 +308,7 @@ def build_demo(clf: Classifier, example_set: examples.ExampleSet) -> gr.Blocks:
     def classify_all_examples(request: gr.Request, progress=gr.Progress()) -> str:  # noqa: B008 (Gradio's way to ask for progress)
         return classify_examples(gallery_items[:MAX_IMAGES], request_language(request), progress)
 
-    def predict(file: str | None, request: gr.Request) -> tuple[dict, Image.Image]:
+    def predict(file: str | None, request: gr.Request) -> tuple[dict, str]:
         """One dermoscopy image in; P(malignant), the decision at the threshold, the 7 diagnoses and the Grad-CAM overlay out."""
         lang = request_language(request)
         if not file:
@@ -292,7 +317,7 @@ def build_demo(clf: Classifier, example_set: examples.ExampleSet) -> gr.Blocks:
             prediction = clf.predict_one(file, explain=True)
         except ImageRejected as rejected:
             raise gr.Error(rejection_message(lang, rejected.reason)) from None
-        return api_result(clf, prediction), prediction.overlay
+        return api_result(clf, prediction), overlay_file(prediction.overlay)
 
     def on_load(request: gr.Request) -> tuple:
         """Fill in what depends on the browser's language: the empty results area, the About text, the captions."""
@@ -335,7 +360,7 @@ def build_demo(clf: Classifier, example_set: examples.ExampleSet) -> gr.Blocks:
         with gr.Group(visible=False):  # the public API: components the page never shows
             api_file = gr.File(label="image", type="filepath", file_count="single")
             api_json = gr.JSON(label="result")
-            api_overlay = gr.Image(label="Grad-CAM overlay", type="pil", format="png")
+            api_overlay = gr.Image(label="Grad-CAM overlay", type="filepath", format="png")
             api_button = gr.Button("predict")
 
         classify_button.click(classify, files, results, api_name="classify", api_visibility="undocumented", **model_events)
