@@ -33,6 +33,9 @@ RESULTS_HEADER = (
 def write_model_card(folder: Path, config: ModelConfig, metrics: dict) -> None:
     test, training, data = metrics["test"], metrics["training"], config.extra["data"]
     name = f"{config.backbone} ({training['pretrained']}, {training['image_size']} px, {data['sampling']})"
+    robustness = "\n".join(
+        f"| {name} | {m['auc']:.3f} | {_pct(m['sensitivity'])} | {_pct(m['specificity'])} |" for name, m in metrics["robustness"].items()
+    )
     labels = "\n".join(f"- `{k}`: {v}" + (" (malignant)" if k in config.malignant_labels else "") for k, v in LABEL_NAMES.items())
     card = f"""---
 license: cc-by-nc-4.0
@@ -93,7 +96,22 @@ Given a dermoscopy photo of a pigmented skin lesion, the model gives the probabi
   and a square crop of it are seen the same way; the crop column checks that.
 - Training: {training["epochs_run"]} epochs (best {training["best_epoch"]}), batch {training["batch_size"]}, Adam lr {training["lr"]}
   ({training["schedule"]}), {training["pretrained"]} initialisation, on a 2-core CPU.
-- Reproduce: `{training["command"]}`
+- Test-time augmentation (flips, a quarter turn): validation AUC {metrics["validation"]["auc"]:.3f} without,
+  {metrics["validation_tta"]["auc"]:.3f} with (4x the cost; `tta` in config.json: {str(config.tta).lower()}).
+- Reproduce: `{training["command"]}`, then `python -m train.report MODEL_DIR --data-dir DIR` re-evaluates a folder.
+
+### Robustness (test split, shipped threshold)
+
+| perturbation of the test photos | AUC | sensitivity | specificity |
+|---|---|---|---|
+| none | {test["auc"]:.3f} | {_pct(test["sensitivity"])} | {_pct(test["specificity"])} |
+{robustness}
+
+### Quality / not-dermoscopy gate
+
+An image that does not look like the training images (blank, blurred, or far from them in the features of
+layer `{config.gate_layer}`) gets a warning instead of a verdict. False alarms on the validation dermoscopy
+images: {_pct(metrics["gate"]["validation_false_alarm_rate"])}.
 
 ![ROC](roc.png) ![Reliability](reliability.png)
 
@@ -166,6 +184,11 @@ def results_table(folders: list[Path]) -> str:
 
 
 if __name__ == "__main__":
+    import json
     import sys
 
-    print(results_table([Path(arg) for arg in sys.argv[1:]]))
+    if sys.argv[1:2] == ["--write"]:  # regenerate a folder's card from its config.json and metrics.json
+        folder = Path(sys.argv[2])
+        write_model_card(folder, ModelConfig.load(folder), json.loads((folder / "metrics.json").read_text()))
+    else:
+        print(results_table([Path(arg) for arg in sys.argv[1:]]))
