@@ -1,0 +1,162 @@
+"""Batch CLI: classify every image in files and folders, one CSV row per file.
+
+    python -m inference PATH... [--out results.csv] [--gradcam-dir DIR] [--model REPO_OR_DIR] [--revision REV] [--tta]
+
+Folders are searched recursively for image files (by extension); a file named on the command line is always
+tried. A file that cannot be used becomes a row with its error and the run goes on; the exit code is non-zero
+only when no image at all could be classified. The CSV goes to --out or stdout; progress and messages go to
+stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from inference.config import LABELS
+
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+CHUNK = 64  # images per call to Classifier.predict (it batches 32 at a time); bounds memory with --gradcam-dir
+EXIT_OK, EXIT_NOTHING_CLASSIFIED, EXIT_USAGE = 0, 1, 2
+COLUMNS = ["path", "p_malignant", "malignant", "threshold", *(f"p_{label}" for label in LABELS), "warning", "error"]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m inference", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files and/or folders (searched recursively)")
+    p.add_argument("--out", help="CSV file to write (default: stdout)")
+    p.add_argument("--gradcam-dir", help="also save a Grad-CAM overlay per image as PNG into this folder")
+    p.add_argument("--model", help="model folder or Hub repo id (default: $SKIN_LESION_MODEL_REPO, else the bundled model)")
+    p.add_argument("--revision", help="Hub revision to pin (default: $SKIN_LESION_MODEL_REVISION)")
+    p.add_argument("--tta", action="store_true", help="average over flips and a quarter turn (4x the compute)")
+    return p.parse_args(argv)
+
+
+def find_images(paths: list[str]) -> list[Path]:
+    """Files named explicitly, plus image files found below folders; sorted within a folder, no duplicates."""
+    found: dict[Path, None] = {}
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            below = (p for p in path.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+            found.update(dict.fromkeys(sorted(below)))
+        else:  # a file, or a missing path that becomes an error row
+            found[path] = None
+    return list(found)
+
+
+def looks_like_a_path(model: str) -> bool:
+    """A Hub repo id is "owner/name"; "./x", "/x", "~/x" or an existing file is meant as a local folder."""
+    return model.startswith((".", "/", "~")) or Path(model).exists()
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def result_row(path: Path, result) -> dict[str, str]:
+    """A CSV row for a Prediction, an ImageRejected or any other exception."""
+    from inference import Prediction
+
+    row = dict.fromkeys(COLUMNS, "")
+    row["path"] = str(path)
+    if isinstance(result, Prediction):
+        row.update(p_malignant=f"{result.p_malignant:.4f}", malignant=str(int(result.malignant)), threshold=f"{result.threshold:.4f}")
+        row.update({f"p_{label}": f"{result.diagnoses[label]:.4f}" for label in LABELS})
+        row["warning"] = f"{result.warning_code}: {one_line(result.warning)}" if result.warning_code else ""
+    else:
+        row["error"] = f"{getattr(result, 'reason', type(result).__name__)}: {one_line(result)}"
+    return row
+
+
+def overlay_name(path: Path, used: set[str]) -> str:
+    """A unique PNG file name for the overlay of `path`: its stem, numbered when two images share one."""
+    stem, n = path.stem, 1
+    name = f"{stem}_gradcam.png"
+    while name in used:
+        n += 1
+        name = f"{stem}_{n}_gradcam.png"
+    used.add(name)
+    return name
+
+
+def classify(clf, paths: list[Path], explain: bool, tta: bool) -> Iterator[tuple[Path, object]]:
+    """(path, Prediction | exception) per path, in order; an unexpected error in a chunk is isolated per image."""
+    for start in range(0, len(paths), CHUNK):
+        chunk = paths[start : start + CHUNK]
+        try:
+            results = clf.predict(chunk, explain=explain, tta=tta)
+        except Exception:  # one bad image must not cost the others their result
+            results = []
+            for path in chunk:
+                try:
+                    results += clf.predict([path], explain=explain, tta=tta)
+                except Exception as error:
+                    results.append(error)
+        yield from zip(chunk, results, strict=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from tqdm import tqdm
+
+    from inference import DISCLAIMER, Prediction, load_classifier
+
+    if args.model and looks_like_a_path(args.model) and not Path(args.model).expanduser().is_dir():
+        print(f"error: --model {args.model}: no such model folder", file=sys.stderr)
+        return EXIT_USAGE
+    paths = find_images(args.paths)
+    if not paths:
+        print("error: no image files found in " + ", ".join(args.paths), file=sys.stderr)
+        return EXIT_NOTHING_CLASSIFIED
+    print(DISCLAIMER + "\n", file=sys.stderr)
+    try:
+        clf = load_classifier(args.model and os.path.expanduser(args.model), args.revision)
+    except Exception as error:
+        print(f"error: could not load the model {args.model or ''}: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"model: {clf.describe()}", file=sys.stderr)
+    if clf.source.note:
+        print(f"note: {clf.source.note}", file=sys.stderr)
+    gradcam_dir = Path(args.gradcam_dir) if args.gradcam_dir else None
+    if gradcam_dir:
+        gradcam_dir.mkdir(parents=True, exist_ok=True)
+
+    try:
+        out = open(args.out, "w", newline="") if args.out else sys.stdout
+    except OSError as error:
+        print(f"error: cannot write --out {args.out}: {error.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    classified = refused = warned = 0
+    used_names: set[str] = set()
+    try:
+        writer = csv.DictWriter(out, fieldnames=COLUMNS)
+        writer.writeheader()
+        progress = tqdm(total=len(paths), unit="img", file=sys.stderr, dynamic_ncols=True)
+        for path, result in classify(clf, paths, explain=gradcam_dir is not None, tta=args.tta):
+            if isinstance(result, Prediction):
+                classified += 1
+                warned += result.warning_code is not None
+                if gradcam_dir and result.overlay is not None:
+                    result.overlay.save(gradcam_dir / overlay_name(path, used_names))
+            else:
+                refused += 1
+            writer.writerow(result_row(path, result))
+            progress.update()
+        progress.close()
+    finally:
+        if args.out:
+            out.close()
+    where = f" -> {args.out}" if args.out else ""
+    print(f"{len(paths)} files: {classified} classified ({warned} with a warning), {refused} could not be used{where}", file=sys.stderr)
+    if gradcam_dir:
+        print(f"Grad-CAM overlays: {gradcam_dir}", file=sys.stderr)
+    return EXIT_OK if classified else EXIT_NOTHING_CLASSIFIED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

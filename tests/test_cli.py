@@ -1,0 +1,145 @@
+"""The batch CLI `python -m inference`: one CSV row per file, errors as rows, exit code, Grad-CAM PNGs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from inference import DISCLAIMER, ImageRejected
+from inference.__main__ import COLUMNS, classify, find_images, main, overlay_name, result_row
+from inference.config import MALIGNANT_LABELS
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 300  # s per CLI run
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "inference", *args], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+
+
+def rows_of(text: str) -> list[dict[str, str]]:
+    reader = csv.DictReader(io.StringIO(text))
+    assert reader.fieldnames == COLUMNS
+    return list(reader)
+
+
+@pytest.fixture
+def photos(data_dir) -> list[Path]:
+    return sorted((data_dir / "images").glob("ISIC_*.jpg"))[:3]
+
+
+@pytest.fixture
+def mixed_folder(tmp_path, photos) -> Path:
+    """Two photos at the top, one photo, a truncated JPEG and a text file in a subfolder."""
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(photos[0], folder / "a.jpg")
+    shutil.copy(photos[1], folder / "b.JPG")
+    shutil.copy(photos[2], folder / "sub" / "a.jpg")  # same stem as the first: overlay names must not clash
+    (folder / "sub" / "broken.jpg").write_bytes(photos[0].read_bytes()[:1000])
+    (folder / "sub" / "notes.txt").write_text("not an image, not picked up from a folder")
+    return folder
+
+
+def test_the_columns_are_the_documented_ones():
+    assert COLUMNS == ["path", "p_malignant", "malignant", "threshold", "p_nv", "p_bkl", "p_df", "p_vasc", "p_mel", "p_bcc", "p_akiec",
+                       "warning", "error"]
+
+
+def test_find_images_recurses_by_extension_and_keeps_named_files(mixed_folder):
+    named = mixed_folder / "sub" / "notes.txt"
+    found = find_images([str(mixed_folder), str(named), str(mixed_folder / "a.jpg")])
+    assert [p.relative_to(mixed_folder).as_posix() for p in found] == ["a.jpg", "b.JPG", "sub/a.jpg", "sub/broken.jpg", "sub/notes.txt"]
+
+
+def test_overlay_names_are_unique():
+    used: set[str] = set()
+    names = [overlay_name(Path(p), used) for p in ("x/a.jpg", "y/a.png", "a.jpg", "b.jpg")]
+    assert names == ["a_gradcam.png", "a_2_gradcam.png", "a_3_gradcam.png", "b_gradcam.png"]
+
+
+def test_an_error_row_has_the_reason_and_no_numbers():
+    row = result_row(Path("x.jpg"), ImageRejected("truncated", "The image file is damaged\nor incomplete."))
+    assert row["error"] == "truncated: The image file is damaged or incomplete."
+    assert row["p_malignant"] == row["malignant"] == row["p_mel"] == ""
+
+
+def test_an_unexpected_failure_costs_only_its_own_image():
+    class Flaky:
+        """Fails on any call that includes "bad.jpg", like a bug triggered by one image."""
+
+        def predict(self, paths, explain, tta):
+            if any(p.name == "bad.jpg" for p in paths):
+                raise RuntimeError("boom")
+            return [f"ok {p.name}" for p in paths]
+
+    paths = [Path("a.jpg"), Path("bad.jpg"), Path("c.jpg")]
+    results = dict(classify(Flaky(), paths, explain=False, tta=False))
+    assert results[Path("a.jpg")] == "ok a.jpg" and results[Path("c.jpg")] == "ok c.jpg"
+    assert isinstance(results[Path("bad.jpg")], RuntimeError)
+    assert result_row(Path("bad.jpg"), results[Path("bad.jpg")])["error"] == "RuntimeError: boom"
+
+
+@pytest.mark.slow
+def test_folder_with_a_broken_file(mixed_folder, smoke_model, tmp_path):
+    out, cams = tmp_path / "results.csv", tmp_path / "cams"
+    run = run_cli(str(mixed_folder), "--out", str(out), "--gradcam-dir", str(cams), "--model", str(smoke_model))
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout == ""  # the CSV went to --out
+    assert run.stderr.count(DISCLAIMER) == 1
+    assert f"model: efficientnet_lite0 · local folder {smoke_model}" in run.stderr
+    assert "Traceback" not in run.stderr
+    rows = rows_of(out.read_text())
+    assert [Path(r["path"]).relative_to(mixed_folder).as_posix() for r in rows] == ["a.jpg", "b.JPG", "sub/a.jpg", "sub/broken.jpg"]
+    broken = rows[3]
+    assert broken["error"].startswith("truncated: ") and broken["p_malignant"] == ""
+    for row in rows[:3]:
+        p, threshold = float(row["p_malignant"]), float(row["threshold"])
+        assert row["error"] == "" and 0 <= p <= 1
+        assert row["malignant"] == str(int(p >= threshold))
+        assert sum(float(row[f"p_{label}"]) for label in MALIGNANT_LABELS) == pytest.approx(p, abs=2e-4)
+        assert sum(float(row[c]) for c in COLUMNS if c.startswith("p_") and c != "p_malignant") == pytest.approx(1, abs=5e-4)
+    overlays = sorted(cams.glob("*.png"))
+    assert [p.name for p in overlays] == ["a_2_gradcam.png", "a_gradcam.png", "b_gradcam.png"]
+    for path in overlays:
+        with Image.open(path) as image:
+            assert image.format == "PNG" and image.size == (200, 150)  # the photo's own size
+    assert "4 files: 3 classified" in run.stderr
+
+
+@pytest.mark.slow
+def test_only_broken_files_exit_non_zero(tmp_path, smoke_model):
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "text.jpg").write_text("hello")
+    run = run_cli(str(tmp_path), str(tmp_path / "missing.jpg"), "--model", str(smoke_model))
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    rows = rows_of(run.stdout)  # no --out: the CSV is on stdout, messages on stderr
+    assert [r["error"].split(":")[0] for r in rows] == ["empty", "not_an_image", "not_found"]
+    assert "3 files: 0 classified" in run.stderr
+
+
+@pytest.mark.slow
+def test_a_model_folder_that_does_not_exist_is_a_clear_error(tmp_path, photos):
+    run = run_cli(str(photos[0]), "--model", str(tmp_path / "no-model"))
+    assert run.returncode == 2
+    assert "no such model folder" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_tta_in_process(photos, smoke_model, capsys):
+    args = [str(p) for p in photos[:2]] + ["--model", str(smoke_model)]
+    assert main(args) == 0
+    plain = rows_of(capsys.readouterr().out)
+    assert main(args + ["--tta"]) == 0
+    captured = capsys.readouterr()
+    rows = rows_of(captured.out)
+    assert len(rows) == 2 and all(0 <= float(r["p_malignant"]) <= 1 and r["error"] == "" for r in rows)
+    assert [r["p_nv"] for r in rows] != [r["p_nv"] for r in plain]  # the flipped and turned views were averaged in
+    assert captured.err.count(DISCLAIMER) == 1
