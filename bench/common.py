@@ -57,6 +57,7 @@ def machine() -> str:
     import tensorflow as tf
 
     busy = "  **A training run shares the CPU: these numbers are pessimistic.**" if training_in_progress() else ""
+    busy = f" Load average at the start: {os.getloadavg()[0]:.2f}.{busy}"
     return (f"{os.cpu_count()} CPU cores ({cpu_name()}), no GPU; Python {platform.python_version()}, "
             f"TensorFlow {tf.__version__}.{busy}")
 

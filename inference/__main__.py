@@ -1,6 +1,6 @@
 """Batch CLI: classify every image in files and folders, one CSV row per file.
 
-    python -m inference PATH... [--out results.csv] [--gradcam-dir DIR] [--model REPO_OR_DIR] [--revision REV] [--tta]
+    python -m inference PATH... [--out results.csv] [--gradcam-dir DIR] [--model REPO_OR_DIR] [--revision REV] [--tta | --no-tta]
 
 Folders are searched recursively for image files (by extension); a file named on the command line is always
 tried. A file that cannot be used becomes a row with its error and the run goes on; the exit code is non-zero
@@ -32,7 +32,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--gradcam-dir", help="also save a Grad-CAM overlay per image as PNG into this folder")
     p.add_argument("--model", help="model folder or Hub repo id (default: $SKIN_LESION_MODEL_REPO, else the bundled model)")
     p.add_argument("--revision", help="Hub revision to pin (default: $SKIN_LESION_MODEL_REVISION)")
-    p.add_argument("--tta", action="store_true", help="average over flips and a quarter turn (4x the compute)")
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
+                   help="average over flipped and turned views (4x the compute); default: the model's config.json")
     return p.parse_args(argv)
 
 
@@ -84,7 +85,7 @@ def overlay_name(path: Path, used: set[str]) -> str:
     return name
 
 
-def classify(clf, paths: list[Path], explain: bool, tta: bool) -> Iterator[tuple[Path, object]]:
+def classify(clf, paths: list[Path], explain: bool, tta: bool | None) -> Iterator[tuple[Path, object]]:
     """(path, Prediction | exception) per path, in order; an unexpected error in a chunk is isolated per image."""
     for start in range(0, len(paths), CHUNK):
         chunk = paths[start : start + CHUNK]
@@ -119,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:
         print(f"error: could not load the model {args.model or ''}: {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"model: {clf.describe()}", file=sys.stderr)
+    tta = clf.config.tta if args.tta is None else args.tta
+    print(f"model: {clf.describe()}" + (" (with test-time augmentation)" if tta else ""), file=sys.stderr)
     if clf.source.note:
         print(f"note: {clf.source.note}", file=sys.stderr)
     gradcam_dir = Path(args.gradcam_dir) if args.gradcam_dir else None
@@ -137,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         writer = csv.DictWriter(out, fieldnames=COLUMNS)
         writer.writeheader()
         progress = tqdm(total=len(paths), unit="img", file=sys.stderr, dynamic_ncols=True)
-        for path, result in classify(clf, paths, explain=gradcam_dir is not None, tta=args.tta):
+        for path, result in classify(clf, paths, explain=gradcam_dir is not None, tta=tta):
             if isinstance(result, Prediction):
                 classified += 1
                 warned += result.warning_code is not None

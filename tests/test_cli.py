@@ -142,4 +142,6 @@ def test_tta_in_process(photos, smoke_model, capsys):
     rows = rows_of(captured.out)
     assert len(rows) == 2 and all(0 <= float(r["p_malignant"]) <= 1 and r["error"] == "" for r in rows)
     assert [r["p_nv"] for r in rows] != [r["p_nv"] for r in plain]  # the flipped and turned views were averaged in
-    assert captured.err.count(DISCLAIMER) == 1
+    assert captured.err.count(DISCLAIMER) == 1 and "(with test-time augmentation)" in captured.err
+    assert main(args + ["--no-tta"]) == 0
+    assert rows_of(capsys.readouterr().out) == plain  # the smoke model's config.json says tta: false
