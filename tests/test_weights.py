@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -42,17 +43,27 @@ def test_converted_classifier_names_the_cat_and_the_coffee(imagenet_model):
 
 
 class _Exploit:
+    """Unpickling this runs a shell command that leaves a marker file."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
     def __reduce__(self):
         import os
 
-        return (os.system, ("echo pwned",))
+        return (os.system, (f"touch {self.marker}",))
 
 
-def test_reader_refuses_code_in_the_pickle(tmp_path):
+@pytest.mark.parametrize("position", range(5))
+def test_reader_refuses_code_in_every_pickle_of_the_chain(tmp_path, position):
+    """magic, protocol, system info, state dict, storage keys: a payload in any of them is refused, never run."""
+    marker = tmp_path / "pwned"
+    parts = [LEGACY_MAGIC, 1001, {"protocol_version": 1001, "little_endian": True}, {"weight": 1}, ["0"]]
+    parts[position] = _Exploit(marker) if position != 3 else {"weight": _Exploit(marker)}
     path = tmp_path / "evil.pth"
     with open(path, "wb") as handle:
-        for part in (LEGACY_MAGIC, 1001, {"protocol_version": 1001, "little_endian": True}):
+        for part in parts:
             pickle.dump(part, handle)
-        pickle.dump({"weight": _Exploit()}, handle)
     with pytest.raises(pickle.UnpicklingError, match="refusing to load posix.system"):
         read_legacy_state_dict(path)
+    assert not marker.exists()

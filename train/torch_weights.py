@@ -60,19 +60,24 @@ class _SafeUnpickler(pickle.Unpickler):
         return key
 
 
+def _load(handle, storages: dict):
+    """One pickle of the chain, always through the refusing unpickler: any of them could carry code."""
+    return _SafeUnpickler(handle, storages).load()
+
+
 def read_legacy_state_dict(path: str | Path) -> dict[str, np.ndarray]:
     """name -> numpy array for every tensor in a legacy .pth state dict."""
+    dtypes: dict[str, type] = {}
     with open(path, "rb") as handle:
-        if pickle.load(handle) != LEGACY_MAGIC:
+        if _load(handle, dtypes) != LEGACY_MAGIC:
             raise ValueError(f"{path} is not a legacy PyTorch file")
-        pickle.load(handle)  # protocol version
-        sys_info = pickle.load(handle)
-        if not sys_info.get("little_endian", True):
+        _load(handle, dtypes)  # protocol version
+        sys_info = _load(handle, dtypes)
+        if not isinstance(sys_info, dict) or not sys_info.get("little_endian", True):
             raise ValueError(f"{path}: big-endian files are not supported")
-        dtypes: dict[str, type] = {}
-        state = _SafeUnpickler(handle, dtypes).load()
+        state = _load(handle, dtypes)
         buffers = {}
-        for key in pickle.load(handle):
+        for key in _load(handle, dtypes):
             (numel,) = struct.unpack("<q", handle.read(8))
             dtype = np.dtype(dtypes[key])
             buffers[key] = np.frombuffer(handle.read(numel * dtype.itemsize), dtype=dtype)
