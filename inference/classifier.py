@@ -16,7 +16,7 @@ from inference.disclaimer import DISCLAIMER
 from inference.gate import Gate
 from inference.gradcam import Explainer, overlay, split_at
 from inference.outputs import diagnosis_probabilities, malignant_probability, tta_views
-from inference.preprocess import ImageInput, ImageRejected, load_rgb, normalise, prepare_image, square_box
+from inference.preprocess import ImageInput, ImageRejected, load_rgb, normalise, prepare_image, release_memory, square_box
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,21 @@ class Prediction:
             "warning_code": self.warning_code,
             "disclaimer": self.disclaimer,
         }
+
+
+def _unexpected(error: Exception) -> ImageRejected:
+    log.warning("input refused after an unexpected error: %s: %s", type(error).__name__, error)
+    return ImageRejected("not_an_image", "The file is not an image that can be read (JPEG, PNG, ...).")
+
+
+def _decoded(item: ImageInput) -> Image.Image | ImageRejected:
+    """The upright RGB photo, or this item's refusal: no input, however odd, takes the rest of the batch with it."""
+    try:
+        return load_rgb(item)
+    except ImageRejected as rejected:
+        return rejected
+    except Exception as error:
+        return _unexpected(error)
 
 
 class Classifier:
@@ -119,6 +134,7 @@ class Classifier:
         results: list[Prediction | ImageRejected] = []
         for start in range(0, len(items), BATCH_SIZE):
             results += self._predict_batch(items[start : start + BATCH_SIZE], explain, tta)
+            release_memory()
         return results
 
     def predict_one(self, image: ImageInput, explain: bool = True, tta: bool | None = None) -> Prediction:
@@ -129,17 +145,19 @@ class Classifier:
         return result
 
     def _predict_batch(self, items: list, explain: bool, tta: bool) -> list[Prediction | ImageRejected]:
-        photos: list[Image.Image | ImageRejected] = []
-        for item in items:
-            try:
-                photos.append(load_rgb(item))
-            except ImageRejected as rejected:
-                photos.append(rejected)
+        cfg = self.config
+        photos = [_decoded(item) for item in items]  # one image at a time, each at most WORK_SIDE: bounded memory
+        prepared: list[np.ndarray] = []
+        for i, photo in enumerate(photos):
+            if isinstance(photo, Image.Image):
+                try:
+                    prepared.append(prepare_image(photo, cfg.input_size, cfg.preprocessing))
+                except Exception as error:  # this image's refusal; the others keep their result
+                    photos[i] = _unexpected(error)
         usable = [p for p in photos if isinstance(p, Image.Image)]
         if not usable:
             return photos
-        cfg = self.config
-        pixels = np.stack([prepare_image(p, cfg.input_size, cfg.preprocessing) for p in usable])
+        pixels = np.stack(prepared)
         logits, activations, gate_features = self.forward(pixels, tta)
         probabilities = diagnosis_probabilities(logits, cfg.temperature)
         p_malignant = malignant_probability(probabilities, cfg.malignant_mask)

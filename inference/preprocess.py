@@ -6,18 +6,28 @@ level of detail (resolution parity) -> resize to the input size -> the backbone'
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import io
 import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, JpegImagePlugin
 
 from inference.config import Preprocessing
 
 MIN_SIDE = 32  # px; smaller images carry no usable dermoscopic detail
-MAX_PIXELS = 60_000_000  # refuse anything larger before decoding it (decompression bombs)
+MAX_PIXELS = 60_000_000  # JPEG: refused above this before decoding; below it, big ones are decoded reduced (draft mode)
+# Other formats are decoded at full size (up to 4 bytes a pixel for float, 32-bit or RGBA images): a lower cap
+# keeps one decode near 100 MB. 24 Mpx is a 6,000 x 4,000 camera frame.
+MAX_PIXELS_NON_JPEG = 24_000_000
 MAX_BYTES = 25 * 1024 * 1024  # a 25 MB file is far beyond any dermoscopy photo
+MAX_ASPECT = 6  # longer side / shorter side; a strip has no centre square worth classifying (a 21:9 phone photo is 2.3)
+# Decoded images are brought down to this longer side at once: the model needs ~150 px of detail (at MAX_ASPECT the
+# centre square keeps 170 px) and the photo and its Grad-CAM overlay are only shown; a batch holds all its photos and
+# overlays, and at 2,048 px eight of them took ~500 MB.
+WORK_SIDE = 1024
 
 ImageInput = str | Path | bytes | Image.Image | np.ndarray
 
@@ -55,12 +65,54 @@ def _open(source: str | Path | bytes) -> Image.Image:
         raise ImageRejected("not_an_image", "The file is not an image that can be read (JPEG, PNG, ...).") from None
 
 
+def _check_size(width: int, height: int, limit: int) -> None:
+    """Refuse by the declared size alone, before any pixel is decoded."""
+    if width * height > limit:
+        raise ImageRejected("too_large", f"The image is {width}x{height} pixels; the limit is {limit // 10**6} megapixels.")
+    if min(width, height) < MIN_SIDE:
+        raise ImageRejected("too_small", f"The image is {width}x{height} pixels; at least {MIN_SIDE}x{MIN_SIDE} is needed.")
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise ImageRejected(
+            "bad_aspect_ratio",
+            f"The image is {width}x{height} pixels, too long and narrow: the longer side may be at most "
+            f"{MAX_ASPECT} times the shorter.",
+        )
+
+
+def _work_size(width: int, height: int) -> tuple[int, int]:
+    """(width, height) scaled down so the longer side is at most WORK_SIDE."""
+    scale = min(1.0, WORK_SIDE / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _to_uint8(values: np.ndarray) -> np.ndarray:
+    """8-bit pixels from any numeric array, scaled by the values' range (float 0..1, 0..255, 16-bit or other)."""
+    if values.dtype == np.uint8:
+        return values
+    if values.dtype.kind not in "buif":
+        raise ImageRejected("not_an_image", f"An array of {values.dtype} values is not an image.")
+    values = values.astype(np.float32)  # one working copy, changed in place below
+    if not np.isfinite(values).all():
+        raise ImageRejected("not_an_image", "The image holds NaN or infinite values.")
+    low, high = float(values.min(initial=0)), float(values.max(initial=0))
+    if low >= 0 and high <= 1:
+        scale, low = 255.0, 0.0  # float 0..1 (or a boolean mask)
+    elif low >= 0 and high <= 255:
+        scale, low = 1.0, 0.0
+    elif low >= 0 and high <= 65535:
+        scale, low = 255.0 / 65535, 0.0  # 16-bit full scale
+    else:
+        scale = 255.0 / (high - low)  # anything else: its own range
+    values -= low
+    values *= scale
+    values += 0.5  # round, do not truncate
+    return np.clip(values, 0, 255, out=values).astype(np.uint8)
+
+
 def _to_rgb(image: Image.Image) -> Image.Image:
-    """Any PIL mode (palette, alpha, grayscale, 16-bit, CMYK) to 8-bit RGB."""
-    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-        values = np.asarray(image, dtype=np.float64)
-        peak = 65535.0 if values.max(initial=0) > 255 else 255.0
-        image = Image.fromarray(np.clip(values * 255.0 / peak, 0, 255).astype(np.uint8))
+    """Any PIL mode (palette, alpha, grayscale, 16/32-bit, float, CMYK) to 8-bit RGB."""
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        image = Image.fromarray(_to_uint8(np.asarray(image)))
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -69,21 +121,31 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 
 def _from_array(array: np.ndarray) -> Image.Image:
+    if array.dtype.kind not in "buif":  # strings (paths?), objects: not pixels
+        raise ImageRejected("not_an_image", f"An array of {array.dtype} values is not an image (numbers expected).")
     if array.ndim == 3 and array.shape[-1] == 1:
         array = array[..., 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (3, 4)):
         raise ImageRejected("not_an_image", f"An array of shape {array.shape} is not an image (H x W x 3 expected).")
-    if array.dtype != np.uint8:
-        array = np.asarray(array, dtype=np.float64)
-        if not np.isfinite(array).all():
-            raise ImageRejected("not_an_image", "The array holds NaN or infinite values.")
-        scale = 255.0 if array.max(initial=0) <= 1.0 else 1.0
-        array = np.clip(array * scale, 0, 255).astype(np.uint8)
-    return Image.fromarray(array)
+    _check_size(array.shape[1], array.shape[0], MAX_PIXELS_NON_JPEG)
+    return Image.fromarray(_to_uint8(array))
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation; an unreadable EXIF block is dropped, not held against the pixels."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception:
+        image.info.pop("exif", None)
+        return image
 
 
 def load_rgb(source: ImageInput) -> Image.Image:
-    """Decode and check any supported input; return an upright 8-bit RGB PIL image or raise ImageRejected."""
+    """Decode and check any supported input, once; return an upright 8-bit RGB PIL image or raise ImageRejected.
+
+    The image is at most WORK_SIDE on its longer side: a big JPEG is decoded reduced (draft mode), anything else
+    is scaled down right after decoding, so the full-size pixels are freed before the next image.
+    """
     if isinstance(source, np.ndarray):
         image = _from_array(source)
     elif isinstance(source, Image.Image):
@@ -92,19 +154,35 @@ def load_rgb(source: ImageInput) -> Image.Image:
         image = _open(bytes(source) if isinstance(source, bytearray) else source)
     else:
         raise ImageRejected("not_an_image", f"Unsupported input type: {type(source).__name__}.")
-    width, height = image.size
-    if width * height > MAX_PIXELS:
-        raise ImageRejected("too_large", f"The image is {width}x{height} pixels; the limit is {MAX_PIXELS // 10**6} megapixels.")
-    if min(width, height) < MIN_SIDE:
-        raise ImageRejected("too_small", f"The image is {width}x{height} pixels; at least {MIN_SIDE}x{MIN_SIDE} is needed.")
+    jpeg = isinstance(image, JpegImagePlugin.JpegImageFile)
+    _check_size(*image.size, MAX_PIXELS if jpeg else MAX_PIXELS_NON_JPEG)
     try:
+        if jpeg and max(image.size) > WORK_SIDE:
+            image.draft(image.mode, _work_size(*image.size))  # decode at 1/2, 1/4 or 1/8 scale, still >= the work size
         image.load()
-        image = ImageOps.exif_transpose(image)
-        return _to_rgb(image)
+        if max(image.size) > WORK_SIDE:
+            image = image.resize(_work_size(*image.size), Image.Resampling.BICUBIC, reducing_gap=2.0)
+        return _to_rgb(_upright(image))
     except ImageRejected:
         raise
     except Exception:
         raise ImageRejected("truncated", "The image file is damaged or incomplete and could not be decoded.") from None
+
+
+def release_memory() -> None:
+    """Hand freed memory back to the OS: glibc keeps freed image buffers in its heap, so RSS would only ever grow."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") else None
+    except OSError:  # not glibc (macOS, musl): nothing to trim
+        return None
 
 
 def square_box(width: int, height: int) -> tuple[int, int, int, int]:
@@ -120,8 +198,11 @@ def center_square(image: Image.Image) -> Image.Image:
 
 
 def prepare_image(source: ImageInput, input_size: int, preprocessing: Preprocessing) -> np.ndarray:
-    """A model-ready uint8 array (input_size x input_size x 3, RGB), before normalisation."""
-    square = center_square(load_rgb(source))
+    """A model-ready uint8 array (input_size x input_size x 3, RGB), before normalisation.
+
+    An RGB PIL image is taken as already decoded (by load_rgb): decoding it again could refuse what was accepted."""
+    rgb = source if isinstance(source, Image.Image) and source.mode == "RGB" else load_rgb(source)
+    square = center_square(rgb)
     detail = preprocessing.source_resolution
     if square.width > detail:
         # Resolution parity: a sharp upload is brought to the detail level the model was trained on.

@@ -32,7 +32,9 @@ REASON_WORDS = {
     "not_an_image": ("not an image",),
     "truncated": ("damaged or incomplete",),
     "too_small": ("at least",),
+    "bad_aspect_ratio": ("long and narrow",),
 }
+LONG_NAME = "n" * 246 + ".jpg"  # 250 characters: the longest a file system allows is 255
 
 
 @dataclass
@@ -87,6 +89,16 @@ def exif_rotated_jpeg(upright: Image.Image) -> bytes:
     return encode(upright.transpose(Image.Transpose.ROTATE_90), "JPEG", quality=95, exif=exif.tobytes())
 
 
+def float_tiff(image: Image.Image) -> bytes:
+    """A 32-bit float ("F") TIFF, deflate-compressed."""
+    return encode(image, "TIFF", compression="tiff_deflate")
+
+
+def with_app1(jpeg: bytes, payload: bytes) -> bytes:
+    """The JPEG with an extra APP1 segment (where EXIF lives) right after its start marker."""
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
+
+
 def animated_gif(photo: Image.Image) -> bytes:
     frames = [photo.rotate(angle) for angle in (0, 10, 20)]
     return encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
@@ -115,6 +127,7 @@ def make_corpus(folder: str | Path, data_dir: str | Path) -> list[Item]:
 
     def add(name: str, data: bytes, expect: str, reason: str | None = None, note: str = "") -> Item:
         path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         items.append(Item(name, path, expect, reason, note=note))
         return items[-1]
@@ -166,7 +179,19 @@ def make_corpus(folder: str | Path, data_dir: str | Path) -> list[Item]:
     add("UPPER_CASE.JPG", jpeg, "accepted")
     phone = photo.resize((4000, 3000), Image.Resampling.BICUBIC)
     add("phone_4000x3000.jpg", encode(phone, "JPEG", quality=85), "accepted", note="12 Mpx, the size of a phone photo")
-    add("large_7500x7500.png", constant_png(7_500), "accepted", note="56 Mpx in ~7 kB: under the 60 Mpx limit, so it is decoded")
+    add("large_7500x7500.png", constant_png(7_500), "refused", "too_large", "56 Mpx in ~7 kB: above the non-JPEG limit")
+    add("float_59mpx.tif", float_tiff(Image.new("F", (7_700, 7_700), 0.5)), "refused", "too_large",
+        "59 Mpx of 32-bit floats in ~0.4 MB: above the non-JPEG limit")
+    add("strip_40x200000.png", png_bytes(200_000, 40, 1, 0, lambda: (bytes(25_000) for _ in range(40))), "refused",
+        "bad_aspect_ratio", "8 Mpx, 5,000 times wider than high")
+    grey = np.asarray(photo, dtype=np.float32) / 255.0
+    add("float_0to1.tif", float_tiff(Image.fromarray(grey.mean(axis=2))), "accepted", note="32-bit float grey, values 0..1")
+    add("exif_zeros.jpg", with_app1(jpeg, b"Exif\0\0" + bytes(64)), "accepted", note="APP1 'Exif' block of 64 zero bytes")
+    add("=1+1.jpg", jpeg, "accepted", note="a spreadsheet formula as a name")
+    add("=HYPERLINK(\"http:,,example.com\",\"x\").jpg", jpeg, "accepted", note="a formula with a link as a name")
+    add(LONG_NAME, jpeg, "accepted", note="a 250-character name")
+    add("one/same_name.jpg", jpeg, "accepted", note="the same name in two folders")
+    add("two/same_name.jpg", jpeg, "accepted", note="the same name in two folders")
 
     exif = add("exif_rotated.jpg", exif_rotated_jpeg(photo), "accepted", note="stored sideways, EXIF orientation 6")
     exif.upright = folder / "reference" / "exif_rotated_upright.png"
@@ -184,7 +209,7 @@ def main(argv: list[str]) -> int:
     data_dir = argv[1] if len(argv) > 1 else Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "ham10000"
     for item in make_corpus(argv[0], data_dir):
         outcome = "accepted" if item.expect == "accepted" else f"refused ({item.reason})"
-        print(f"{item.name:28} {item.path.stat().st_size:>10} B  {outcome:24} {item.note}")
+        print(f"{item.name[:40]:40} {item.path.stat().st_size:>10} B  {outcome:24} {item.note}")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -51,7 +52,7 @@ def problem(item: Item, result) -> str | None:
 
 def test_corpus_has_every_kind_of_refusal_and_of_odd_image(corpus):
     reasons = {item.reason for item in corpus if item.expect == "refused"}
-    assert reasons == {"empty", "too_large", "not_an_image", "truncated", "too_small"}
+    assert reasons == {"empty", "too_large", "not_an_image", "truncated", "too_small", "bad_aspect_ratio"}
     assert sum(item.expect == "accepted" for item in corpus) >= 15
     assert Path(corpus[0].path).read_bytes()[:2] == b"\xff\xd8"  # a real JPEG copied from the data folder
 
@@ -93,12 +94,47 @@ def test_exif_orientation_is_applied_before_classifying(clf, corpus):
 
 
 def test_overlay_of_a_phone_photo_is_display_sized(clf, corpus):
-    """A full-size overlay of a 56 Mpx image took ~15 s and ~6 GB; the overlay is for display."""
-    from inference.gradcam import MAX_OVERLAY_SIDE
+    """A full-size overlay of a 56 Mpx image took ~15 s and ~6 GB; the photo and its overlay are for display."""
+    from inference.preprocess import WORK_SIDE
 
     (item,) = [i for i in corpus if i.name == "phone_4000x3000.jpg"]
-    overlay = clf.predict_one(item.path, explain=True).overlay
-    assert max(overlay.size) == MAX_OVERLAY_SIDE and overlay.size[0] / overlay.size[1] == pytest.approx(4 / 3, abs=0.01)
+    prediction = clf.predict_one(item.path, explain=True)
+    assert max(prediction.overlay.size) == WORK_SIDE and prediction.overlay.size == prediction.image.size
+    assert prediction.overlay.size[0] / prediction.overlay.size[1] == pytest.approx(4 / 3, abs=0.01)
+
+
+def test_a_bad_item_never_takes_the_batch_with_it(clf, corpus):
+    """Strings, objects, odd EXIF: each bad item gets its own refusal, the good photos keep their result."""
+    good = corpus[0].path
+    (exif_zeros,) = [i.path for i in corpus if i.name == "exif_zeros.jpg"]
+    batch = [good, np.array(["a.jpg", "b.jpg"]), np.array([["x", "y"]] * 40), np.array([None] * 3, dtype=object), exif_zeros, 3.5]
+    results = clf.predict(batch)
+    assert isinstance(results[0], Prediction) and isinstance(results[4], Prediction)
+    assert [r.reason for r in results[1:4] + results[5:]] == ["not_an_image"] * 4
+    assert results[0].p_malignant == pytest.approx(clf.predict_one(good, explain=False).p_malignant, abs=1e-6)
+
+
+def test_float_image_scaled_0_to_1_is_not_read_as_black(corpus):
+    from inference.preprocess import load_rgb
+
+    (item,) = [i for i in corpus if i.name == "float_0to1.tif"]
+    reference = np.asarray(load_rgb(corpus[0].path), dtype=float).mean(axis=2)  # the photo it was made from
+    decoded = np.asarray(load_rgb(item.path), dtype=float)
+    assert np.abs(decoded[..., 0] - reference).max() <= 1 and decoded.mean() > 100
+
+
+def test_memory_per_request_is_bounded_and_given_back(smoke_model):
+    """Eight huge float TIFFs took 4.4 GB and kept 3.2 GB; a 7,500 px PNG +640 MB. Measured in a fresh process."""
+    from bench.memory import KEPT_BOUND_MB, PEAK_GROWTH_BOUND_MB
+
+    run = subprocess.run([sys.executable, "-m", "bench.memory", "--model", str(smoke_model), "--json"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=CLI_TIMEOUT)
+    assert run.returncode == 0, run.stderr[-2000:]
+    measured = json.loads(run.stdout.splitlines()[-1])
+    assert {r["request"]: r["peak_growth_mb"] for r in measured["requests"] if r["peak_growth_mb"] > PEAK_GROWTH_BOUND_MB} == {}
+    assert measured["kept_mb"] <= KEPT_BOUND_MB
+    refused = [r for r in measured["requests"] if "(refused)" in r["request"]]
+    assert refused and all(r["outcome"] == ["too_large"] and r["seconds"] < 2 for r in refused)
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
