@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,9 @@ from inference.config import LABELS
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 CHUNK = 64  # images per call to Classifier.predict (it batches 32 at a time); bounds memory with --gradcam-dir
 EXIT_OK, EXIT_NOTHING_CLASSIFIED, EXIT_USAGE = 0, 1, 2
+UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f<>:"/\\|?*]')  # not allowed in a file name on some system
+MAX_STEM_BYTES = 120  # file names are limited to 255 bytes; the suffix and a number need a few
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = ["path", "p_malignant", "malignant", "threshold", *(f"p_{label}" for label in LABELS), "warning", "error"]
 
 
@@ -71,18 +75,46 @@ def result_row(path: Path, result) -> dict[str, str]:
         row["warning"] = f"{result.warning_code}: {one_line(result.warning)}" if result.warning_code else ""
     else:
         row["error"] = f"{getattr(result, 'reason', type(result).__name__)}: {one_line(result)}"
-    return row
+    return {column: spreadsheet_safe(cell) for column, cell in row.items()}
 
 
 def overlay_name(path: Path, used: set[str]) -> str:
-    """A unique PNG file name for the overlay of `path`: its stem, numbered when two images share one."""
-    stem, n = path.stem, 1
-    name = f"{stem}_gradcam.png"
-    while name in used:
+    """A unique, valid PNG file name for the overlay of `path`: its stem (cut short, odd characters replaced),
+    numbered when two images share one."""
+    stem = UNSAFE_IN_NAME.sub("_", path.stem).encode()[:MAX_STEM_BYTES].decode(errors="ignore") or "image"
+    name, n = f"{stem}_gradcam.png", 1
+    while name.lower() in used:  # lower: unique on case-insensitive file systems too
         n += 1
         name = f"{stem}_{n}_gradcam.png"
-    used.add(name)
+    used.add(name.lower())
     return name
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A cell a spreadsheet will show as text, not run as a formula (OWASP: prefix a quote to = + - @ tab CR)."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
+def output_clash(out: Path, inputs: list[str]) -> str | None:
+    """Why writing the CSV to `out` would destroy or pollute an input, if it would."""
+    target = out.expanduser().resolve()
+    if target.is_dir():
+        return f"--out {out} is a folder; give a file name"
+    for name in inputs:
+        source = Path(name).expanduser().resolve()
+        if target == source or (target.is_file() and source.is_file() and target.samefile(source)):  # links too
+            return f"--out {out} is one of the inputs; it would be overwritten"
+        if source.is_dir() and target.is_relative_to(source):
+            return f"--out {out} is inside {name}, a folder being read"
+    return None
+
+
+def save_overlay(overlay, path: Path) -> None:
+    """Save one overlay; a failure (disk full, permissions) is reported and the run goes on."""
+    try:
+        overlay.save(path)
+    except OSError as error:
+        print(f"warning: could not save {path}: {error.strerror or error}", file=sys.stderr)
 
 
 def classify(clf, paths: list[Path], explain: bool, tta: bool | None) -> Iterator[tuple[Path, object]]:
@@ -110,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.model and looks_like_a_path(args.model) and not Path(args.model).expanduser().is_dir():
         print(f"error: --model {args.model}: no such model folder", file=sys.stderr)
         return EXIT_USAGE
+    clash = args.out and output_clash(Path(args.out), args.paths)
+    if clash:
+        print(f"error: {clash}; choose another --out", file=sys.stderr)
+        return EXIT_USAGE
     paths = find_images(args.paths)
     if not paths:
         print("error: no image files found in " + ", ".join(args.paths), file=sys.stderr)
@@ -128,13 +164,16 @@ def main(argv: list[str] | None = None) -> int:
     if gradcam_dir:
         gradcam_dir.mkdir(parents=True, exist_ok=True)
 
+    # The CSV is written beside --out and moved into place at the end: an interrupted run leaves no half-written file.
+    partial = Path(args.out).with_name(f".{Path(args.out).name}.{os.getpid()}.partial") if args.out else None
     try:
-        out = open(args.out, "w", newline="") if args.out else sys.stdout
+        out = open(partial, "w", newline="") if partial else sys.stdout
     except OSError as error:
         print(f"error: cannot write --out {args.out}: {error.strerror}", file=sys.stderr)
         return EXIT_USAGE
     classified = refused = warned = 0
     used_names: set[str] = set()
+    done = False
     try:
         writer = csv.DictWriter(out, fieldnames=COLUMNS)
         writer.writeheader()
@@ -144,15 +183,20 @@ def main(argv: list[str] | None = None) -> int:
                 classified += 1
                 warned += result.warning_code is not None
                 if gradcam_dir and result.overlay is not None:
-                    result.overlay.save(gradcam_dir / overlay_name(path, used_names))
+                    save_overlay(result.overlay, gradcam_dir / overlay_name(path, used_names))
             else:
                 refused += 1
             writer.writerow(result_row(path, result))
             progress.update()
         progress.close()
+        done = True
     finally:
-        if args.out:
+        if partial:
             out.close()
+            if done:
+                os.replace(partial, args.out)
+            else:
+                partial.unlink()
     where = f" -> {args.out}" if args.out else ""
     print(f"{len(paths)} files: {classified} classified ({warned} with a warning), {refused} could not be used{where}", file=sys.stderr)
     if gradcam_dir:

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from inference import DISCLAIMER, ImageRejected
-from inference.__main__ import COLUMNS, classify, find_images, main, overlay_name, result_row
+from inference.__main__ import COLUMNS, classify, find_images, main, overlay_name, result_row, spreadsheet_safe
 from inference.config import MALIGNANT_LABELS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +63,61 @@ def test_overlay_names_are_unique():
     used: set[str] = set()
     names = [overlay_name(Path(p), used) for p in ("x/a.jpg", "y/a.png", "a.jpg", "b.jpg")]
     assert names == ["a_gradcam.png", "a_2_gradcam.png", "a_3_gradcam.png", "b_gradcam.png"]
+
+
+def test_overlay_names_are_valid_and_unique_for_any_input_name():
+    """A 250-character name crashed the run with `File name too long`; odd characters and case must not clash."""
+    used: set[str] = set()
+    stems = ["n" * 250, "n" * 250, "é" * 200, 'a:b*c?"<>|', "A", "a", ""]
+    names = [overlay_name(Path("in") / f"{stem}.jpg", used) for stem in stems]
+    assert len({name.lower() for name in names}) == len(names)
+    assert all(len(name.encode()) <= 255 and name.endswith(".png") and not set(name) & set('/\\:*?"<>|') for name in names)
+
+
+@pytest.mark.parametrize("name", ["=1+1.jpg", '=HYPERLINK(""http:x.example"",""y"").jpg', "+1.jpg", "-1.jpg", "@SUM(A1).jpg",
+                                  "\tx.jpg", "\rx.jpg"])
+def test_text_cells_cannot_become_spreadsheet_formulas(name):
+    row = result_row(Path(name), ImageRejected("truncated", "damaged"))
+    assert row["path"] == "'" + name
+    assert spreadsheet_safe("ISIC_1.jpg") == "ISIC_1.jpg" and spreadsheet_safe("0.1234") == "0.1234"
+
+
+def test_out_that_is_an_input_or_inside_an_input_folder_is_refused(tmp_path, photos, capsys):
+    """`--out photo.jpg` overwrote the photo with a CSV and exited 0."""
+    photo = tmp_path / "photo.jpg"
+    shutil.copy(photos[0], photo)
+    original = photo.read_bytes()
+    (tmp_path / "link.jpg").symlink_to(photo)
+    for argv in ([str(photo), "--out", str(photo)], [str(tmp_path / "link.jpg"), "--out", str(photo)],
+                 [str(tmp_path), "--out", str(tmp_path / "sub" / "results.csv")], [str(photo), "--out", str(tmp_path)]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert "error: --out" in err and "Traceback" not in err
+    assert photo.read_bytes() == original
+
+
+def test_an_interrupted_run_leaves_the_previous_csv_whole(tmp_path, photos, smoke_model, monkeypatch):
+    out = tmp_path / "results.csv"
+    out.write_text("the previous results\n")
+
+    def failing(clf, paths, explain, tta):
+        yield paths[0], ImageRejected("truncated", "damaged")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("inference.__main__.classify", failing)
+    with pytest.raises(KeyboardInterrupt):
+        main([str(p) for p in photos] + ["--out", str(out), "--model", str(smoke_model)])
+    assert out.read_text() == "the previous results\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["results.csv"]  # no partial file left behind
+
+
+def test_formula_names_are_escaped_in_the_written_csv(tmp_path, photos, smoke_model, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for name in ("=1+1.jpg", "@cmd.jpg"):
+        shutil.copy(photos[0], tmp_path / name)
+    assert main(["=1+1.jpg", "@cmd.jpg", "--out", "results.csv", "--model", str(smoke_model), "--gradcam-dir", "cams"]) == 0
+    assert [row["path"] for row in rows_of((tmp_path / "results.csv").read_text())] == ["'=1+1.jpg", "'@cmd.jpg"]
+    assert sorted(p.name for p in (tmp_path / "cams").iterdir()) == ["=1+1_gradcam.png", "@cmd_gradcam.png"]
 
 
 def test_an_error_row_has_the_reason_and_no_numbers():
