@@ -30,7 +30,7 @@ MANIFEST = Path(__file__).resolve().parent / "manifest.csv"
 DATA_ENV = "HAM10000_DIR"
 CACHE_ENV = "SKIN_LESION_EXAMPLES_DIR"
 DEFAULT_CACHE = Path.home() / ".cache" / "skin-lesion-classifier" / "examples"
-HUB_TIMEOUT = 20.0  # seconds for the whole download of the examples
+HUB_TIMEOUT = 5.0  # seconds for the whole download of the examples (a few small JPEGs), after the model's 10 s
 # How many test images of each diagnosis the manifest holds: 4 benign, 4 malignant (one batch of 8).
 PER_DIAGNOSIS = {"nv": 1, "bkl": 1, "df": 1, "vasc": 1, "mel": 2, "bcc": 1, "akiec": 1}
 

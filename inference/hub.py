@@ -27,6 +27,13 @@ NOT_MODEL_FILES = ["examples/*", "split.csv"]
 REQUIRED_FILES = ("model.keras", "config.json", "gate.npz")
 EXAMPLE_FILES = ["examples/*"]
 COMMIT_HASH = re.compile(r"[0-9a-f]{40}")
+# Seconds for the Hub to start answering a request. A Hub that accepts connections and never answers is given up
+# after this, not after the whole download's deadline.
+ANSWER_TIMEOUT = 5.0
+# After a Hub failed to answer (timeout, connection error), later downloads in this process (the examples, right
+# after the model) go straight to the cache for this long instead of waiting again: start-up stays bounded.
+RETRY_AFTER = 300.0
+_unreachable: dict[str, tuple[float, str]] = {}  # endpoint -> (monotonic time to retry after, what happened)
 
 T = TypeVar("T")
 
@@ -34,11 +41,11 @@ T = TypeVar("T")
 def download_model(repo_id: str, revision: str, timeout: float) -> tuple[Path, str]:
     """The model files of `repo_id` at `revision`, downloaded into the HF cache: (folder, commit hash)."""
     if not COMMIT_HASH.fullmatch(revision):
-        log.warning("serving %s at %r, a moving branch: pin a 40-character commit hash for a reproducible model", repo_id, revision)
+        log.warning("model %s requested at %r, a moving branch: pin a 40-character commit hash for a reproducible model", repo_id, revision)
     from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
     try:
-        folder, commit = _within(timeout, lambda: _download(repo_id, revision, MODEL_FILES, NOT_MODEL_FILES, timeout))
+        folder, commit = _within(timeout, lambda: _download(repo_id, revision, MODEL_FILES, NOT_MODEL_FILES))
     except RepositoryNotFoundError:
         raise LookupError(f"no repository {repo_id} on the Hub (or it is private and no token was given)") from None
     except RevisionNotFoundError:
@@ -61,7 +68,7 @@ def download_examples(repo_id: str, revision: str | None, timeout: float) -> Pat
     """The repo's `examples/` folder (manifest.csv and images) from the Hub, else from the cache; None if neither has it."""
     revision = revision or "main"
     try:
-        folder, _ = _within(timeout, lambda: _download(repo_id, revision, EXAMPLE_FILES, None, timeout))
+        folder, _ = _within(timeout, lambda: _download(repo_id, revision, EXAMPLE_FILES, None))
     except Exception as error:
         log.warning("examples of %s @ %s not downloaded (%s: %s); trying the cache", repo_id, revision, type(error).__name__, error)
         try:
@@ -93,18 +100,37 @@ def check_model_folder(folder: Path) -> None:
         raise ValueError(f"config.json is unreadable ({type(error).__name__}: {error})") from None
 
 
-def _download(repo_id: str, revision: str, allow: list[str], ignore: list[str] | None, timeout: float) -> tuple[Path, str]:
+def forget_unreachable() -> None:
+    """Try the Hub again on the next download, however recently it failed to answer."""
+    _unreachable.clear()
+
+
+def _endpoint() -> str:
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT
+
+
+def _download(repo_id: str, revision: str, allow: list[str], ignore: list[str] | None) -> tuple[Path, str]:
     from huggingface_hub import HfApi, snapshot_download
 
     # A first call that takes a timeout (snapshot_download's API calls take none): a silent server ends this thread.
-    HfApi().model_info(repo_id, revision=revision, timeout=timeout)
+    HfApi().model_info(repo_id, revision=revision, timeout=ANSWER_TIMEOUT)
     # The revision as given, so a branch is recorded in the cache's refs/ and can be found offline later.
-    folder = Path(snapshot_download(repo_id, revision=revision, allow_patterns=allow, ignore_patterns=ignore, etag_timeout=timeout))
+    folder = Path(snapshot_download(repo_id, revision=revision, allow_patterns=allow, ignore_patterns=ignore, etag_timeout=ANSWER_TIMEOUT))
     return folder, folder.name  # snapshots/<commit hash>
 
 
 def _within(seconds: float, work: Callable[[], T]) -> T:
-    """Run `work` in a daemon thread and give up waiting after `seconds` (the thread is left to end on its own)."""
+    """Run `work` in a daemon thread and give up waiting after `seconds` (the thread is left to end on its own).
+
+    A Hub that timed out recently is not asked again (TimeoutError at once)."""
+    import httpx
+
+    endpoint = _endpoint()
+    retry_after, what = _unreachable.get(endpoint, (0.0, ""))
+    if time.monotonic() < retry_after:
+        raise TimeoutError(f"not asked again: the Hub at {endpoint} failed {what}")
     outcome: dict = {}
 
     def run() -> None:
@@ -117,9 +143,11 @@ def _within(seconds: float, work: Callable[[], T]) -> T:
     start = time.monotonic()
     worker.start()
     worker.join(seconds)
-    if worker.is_alive():
-        raise TimeoutError(f"no complete answer from the Hub within {seconds:g} s")
-    if "error" in outcome:
-        raise outcome["error"]
+    error = TimeoutError(f"no complete answer from the Hub within {seconds:g} s") if worker.is_alive() else outcome.get("error")
+    if isinstance(error, (TimeoutError, httpx.TimeoutException)):  # a refused connection fails fast: no need to remember
+        waited = time.monotonic() - start
+        _unreachable[endpoint] = (time.monotonic() + RETRY_AFTER, f"to answer within {waited:.1f} s ({type(error).__name__})")
+    if error is not None:
+        raise error
     log.info("hub download took %.1f s", time.monotonic() - start)
     return outcome["value"]

@@ -17,7 +17,9 @@ BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "models" / "skin-lesion
 REPO_ENV = "SKIN_LESION_MODEL_REPO"  # a Hub repo id such as "user/skin-lesion-lite0"
 REVISION_ENV = "SKIN_LESION_MODEL_REVISION"  # a commit hash (a branch name works, with a warning)
 HUB_TIMEOUT_ENV = "SKIN_LESION_HUB_TIMEOUT"
-DEFAULT_HUB_TIMEOUT = 20.0  # seconds for the whole download
+# Seconds for the whole model download. With the examples' 5 s (examples.HUB_TIMEOUT) start-up waits at most 15 s
+# for the Hub; one that never answers costs hub.ANSWER_TIMEOUT (5 s), and the examples then skip it.
+DEFAULT_HUB_TIMEOUT = 10.0
 
 
 def load_classifier(source: str | None = None, revision: str | None = None) -> Classifier:

@@ -56,6 +56,14 @@ def hub(tmp_path_factory):
         yield server
 
 
+@pytest.fixture(autouse=True)
+def hub_not_remembered_as_down():
+    """Each test starts with no memory of an earlier test's Hub that did not answer."""
+    from inference.hub import forget_unreachable
+
+    forget_unreachable()
+
+
 @pytest.fixture(scope="module")
 def examples_dir(tmp_path_factory, data_dir) -> Path:
     folder = tmp_path_factory.mktemp("examples")
@@ -279,6 +287,39 @@ def test_hanging_hub_falls_back_in_bounded_time(hub, pushed, pulled, monkeypatch
     assert elapsed < HANG_BOUND_S
     assert clf.source.kind == "cache" and clf.source.revision == pushed["v1"]
     assert "hub: TimeoutError" in clf.source.note
+
+
+def _start(repo: str, revision: str) -> tuple[object, object, float]:
+    """What the app does with the Hub at start-up: the model, then the examples; (classifier, examples, seconds)."""
+    import examples
+    from inference import hub as hub_client
+    from inference import load_classifier
+
+    start = time.monotonic()
+    clf = load_classifier(repo, revision=revision)
+    found = hub_client.download_examples(repo, revision, timeout=examples.HUB_TIMEOUT)
+    return clf, found, time.monotonic() - start
+
+
+def test_a_hub_that_never_answers_delays_start_up_by_at_most_15_s(hub, pushed, pulled, bundled, monkeypatch, caplog):
+    """With the default timeouts: it took 36 s (model 20 s, examples 20 s). Measured against an offline start."""
+    from huggingface_hub import constants
+
+    monkeypatch.delenv("SKIN_LESION_HUB_TIMEOUT", raising=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(constants, "HF_HUB_OFFLINE", True)
+        offline, _, offline_s = _start(REPO, pushed["v1"])
+    hub.set_mode("hang")
+    try:
+        cached, _, cached_s = _start(REPO, pushed["v1"])
+        with caplog.at_level("INFO"):
+            bundled_clf, found, bundled_s = _start("tester/never-pulled", "main")
+    finally:
+        hub.set_mode("normal")
+    assert offline.source.kind == cached.source.kind == "cache" and bundled_clf.source.kind == "bundled" and found is None
+    assert cached_s - offline_s <= 15 and bundled_s - offline_s <= 15, (offline_s, cached_s, bundled_s)
+    serving = [r.getMessage() for r in caplog.records if r.getMessage().startswith("serving")]
+    assert serving and all("bundled model" in m and "tester/never-pulled" not in m.split("(fallback")[0] for m in serving)
 
 
 def test_hub_that_stalls_mid_download_is_given_up_at_the_deadline(hub, smoke_model):
