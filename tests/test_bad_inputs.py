@@ -114,6 +114,24 @@ def test_a_bad_item_never_takes_the_batch_with_it(clf, corpus):
     assert results[0].p_malignant == pytest.approx(clf.predict_one(good, explain=False).p_malignant, abs=1e-6)
 
 
+def test_an_unexpected_failure_in_one_image_costs_only_that_image(clf, corpus, monkeypatch):
+    import inference.classifier
+
+    prepare = inference.classifier.prepare_image
+    (cmyk,) = [i for i in corpus if i.name == "cmyk.jpg"]
+    target = np.asarray(clf.predict_one(cmyk.path, explain=False).image)
+
+    def flaky(image, *args):
+        if np.array_equal(np.asarray(image), target):
+            raise RuntimeError("a bug triggered by one image")
+        return prepare(image, *args)
+
+    monkeypatch.setattr(inference.classifier, "prepare_image", flaky)
+    results = clf.predict([corpus[0].path, cmyk.path, corpus[1].path])
+    assert isinstance(results[0], Prediction) and isinstance(results[2], Prediction)
+    assert isinstance(results[1], ImageRejected) and "Traceback" not in str(results[1])
+
+
 def test_float_image_scaled_0_to_1_is_not_read_as_black(corpus):
     from inference.preprocess import load_rgb
 

@@ -115,3 +115,63 @@ def test_decompression_bomb_is_refused_before_decoding():
     with pytest.raises(ImageRejected) as refused:
         load_rgb(bomb)
     assert refused.value.reason == "too_large"
+
+
+def _with_app1(jpeg: bytes, payload: bytes) -> bytes:
+    return jpeg[:2] + b"\xff\xe1" + len(payload + b"..").to_bytes(2, "big") + payload + jpeg[2:]
+
+
+def test_a_jpeg_with_an_empty_exif_block_is_decoded_once_and_kept(lesion):
+    """APP1 `Exif\\0\\0` + 64 zero bytes: the pixels decode, the unreadable EXIF must not make it "damaged"."""
+    data = _with_app1(encode(lesion, "JPEG", quality=95), b"Exif\0\0" + bytes(64))
+    decoded = load_rgb(data)
+    assert decoded.size == lesion.size
+    assert prepare_image(decoded, 64, LITE0).shape == (64, 64, 3)  # an already decoded image is not decoded again
+    assert prepare_image(data, 64, LITE0).shape == (64, 64, 3)
+
+
+def test_big_jpeg_is_decoded_reduced_to_the_work_size():
+    from inference.preprocess import WORK_SIDE
+
+    big = encode(Image.new("RGB", (6000, 4000), (180, 120, 100)), "JPEG")
+    decoded = load_rgb(big)
+    assert decoded.size == (WORK_SIDE, round(WORK_SIDE * 4000 / 6000))
+    assert np.abs(np.asarray(decoded, float) - (180, 120, 100)).max() <= 3
+
+
+@pytest.mark.parametrize("size", [(40, 2000), (2000, 40), (1000, 150)])
+def test_extreme_aspect_ratios_are_refused_with_their_own_reason(size):
+    with pytest.raises(ImageRejected) as refused:
+        load_rgb(encode(Image.new("RGB", size)))
+    assert refused.value.reason == "bad_aspect_ratio" and "long and narrow" in str(refused.value)
+
+
+def test_non_jpeg_formats_have_a_lower_pixel_limit():
+    from inference.preprocess import MAX_PIXELS, MAX_PIXELS_NON_JPEG
+
+    side = int(MAX_PIXELS_NON_JPEG**0.5) + 10
+    assert MAX_PIXELS_NON_JPEG < side * side < MAX_PIXELS
+    with pytest.raises(ImageRejected) as refused:
+        load_rgb(encode(Image.new("1", (side, side))))
+    assert refused.value.reason == "too_large"
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64),  # float 0..1
+        np.linspace(0, 255, 64 * 64, dtype=np.float32).reshape(64, 64),  # float 0..255
+        np.linspace(-1, 1, 64 * 64, dtype=np.float32).reshape(64, 64),  # float -1..1: its own range
+        np.linspace(0, 65535, 64 * 64).astype(np.uint16).reshape(64, 64),  # 16-bit
+    ],
+)
+def test_float_and_wide_images_are_scaled_by_their_range(values):
+    decoded = np.asarray(load_rgb(encode(Image.fromarray(values), "TIFF")))[..., 0].astype(int)
+    assert decoded.min() <= 1 and decoded.max() >= 254  # not black, not white
+
+
+@pytest.mark.parametrize("array", [np.array(["a.jpg", "b.jpg"]), np.array([["x"] * 64] * 64), np.full((64, 64, 3), None)])
+def test_arrays_that_are_not_numbers_are_refused(array):
+    with pytest.raises(ImageRejected) as refused:
+        load_rgb(array)
+    assert refused.value.reason == "not_an_image"
