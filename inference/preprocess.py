@@ -161,6 +161,8 @@ def load_rgb(source: ImageInput) -> Image.Image:
             image.draft(image.mode, _work_size(*image.size))  # decode at 1/2, 1/4 or 1/8 scale, still >= the work size
         image.load()
         if max(image.size) > WORK_SIDE:
+            if image.mode in ("1", "P"):  # Pillow resizes these nearest-neighbour only
+                image = image.convert("RGBA")
             image = image.resize(_work_size(*image.size), Image.Resampling.BICUBIC, reducing_gap=2.0)
         return _to_rgb(_upright(image))
     except ImageRejected:

@@ -175,3 +175,10 @@ def test_arrays_that_are_not_numbers_are_refused(array):
     with pytest.raises(ImageRejected) as refused:
         load_rgb(array)
     assert refused.value.reason == "not_an_image"
+
+
+def test_big_palette_image_is_scaled_down_smoothly():
+    """Pillow resizes palette images nearest-neighbour: black-and-white noise would stay black and white."""
+    noise = np.random.default_rng(0).integers(0, 2, (1500, 2000), dtype=np.uint8) * 255
+    decoded = np.asarray(load_rgb(encode(Image.fromarray(noise).convert("P"), "PNG")), float)
+    assert decoded.shape[1] == 1024 and decoded.std() < 60  # averaged towards grey, as any smooth filter does
