@@ -30,7 +30,7 @@ COMMIT_HASH = re.compile(r"[0-9a-f]{40}")
 # Seconds for the Hub to start answering a request. A Hub that accepts connections and never answers is given up
 # after this, not after the whole download's deadline.
 ANSWER_TIMEOUT = 5.0
-# After a Hub failed to answer (timeout, connection error), later downloads in this process (the examples, right
+# After a Hub failed to answer in time, later downloads in this process (the examples, right
 # after the model) go straight to the cache for this long instead of waiting again: start-up stays bounded.
 RETRY_AFTER = 300.0
 _unreachable: dict[str, tuple[float, str]] = {}  # endpoint -> (monotonic time to retry after, what happened)
