@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from inference import model_files as files
 from inference.config import LABEL_NAMES, ModelConfig
 from inference.disclaimer import DISCLAIMER
 
@@ -164,7 +165,7 @@ its 7 logits (softmax of logits / `temperature`; P(malignant) is the sum over `m
 
 > {DISCLAIMER}
 """
-    (folder / "README.md").write_text(card)
+    (folder / files.CARD).write_text(card)
 
 
 def results_table(folders: list[Path]) -> str:
@@ -173,7 +174,7 @@ def results_table(folders: list[Path]) -> str:
 
     rows = []
     for folder in folders:
-        config, metrics = ModelConfig.load(folder), json.loads((folder / "metrics.json").read_text())
+        config, metrics = ModelConfig.load(folder), json.loads((folder / files.METRICS).read_text())
         training = metrics["training"]
         rows.append(
             results_row(
@@ -189,6 +190,6 @@ if __name__ == "__main__":
 
     if sys.argv[1:2] == ["--write"]:  # regenerate a folder's card from its config.json and metrics.json
         folder = Path(sys.argv[2])
-        write_model_card(folder, ModelConfig.load(folder), json.loads((folder / "metrics.json").read_text()))
+        write_model_card(folder, ModelConfig.load(folder), json.loads((folder / files.METRICS).read_text()))
     else:
         print(results_table([Path(arg) for arg in sys.argv[1:]]))

@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import ImageFilter
 
+from inference import model_files as files
 from inference.config import ModelConfig
 from inference.gate import Gate
 from inference.outputs import diagnosis_probabilities, malignant_probability, tta_views
@@ -145,12 +146,12 @@ def write_model_folder(model: keras.Model, config: ModelConfig, out: Path, recor
     }
 
     out.mkdir(parents=True, exist_ok=True)
-    shipping_copy(model).save(out / "model.keras")
-    result["model_megabytes"] = round((out / "model.keras").stat().st_size / 2**20, 1)
+    shipping_copy(model).save(out / files.MODEL)
+    result["model_megabytes"] = round((out / files.MODEL).stat().st_size / 2**20, 1)
     config.save(out)
-    write_split(out / "split.csv", records, split)
+    write_split(out / files.SPLIT, records, split)
     result["gate"] = fit_gate(out, by_side)
-    (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / files.METRICS).write_text(json.dumps(result, indent=2) + "\n")
     np.savez(
         work_dir(out) / "logits.npz",
         val=val_logits,
@@ -162,12 +163,12 @@ def write_model_folder(model: keras.Model, config: ModelConfig, out: Path, recor
 
     probabilities = diagnosis_probabilities(test_logits, config.temperature)
     p = malignant_probability(probabilities, mask)
-    plots.roc_plot(out / "roc.png", y_test, p, config.threshold)
+    plots.roc_plot(out / files.ROC_PLOT, y_test, p, config.threshold)
     plots.reliability_plot(
-        out / "reliability.png", y_test, malignant_probability(diagnosis_probabilities(test_logits), mask), p, config.temperature
+        out / files.RELIABILITY_PLOT, y_test, malignant_probability(diagnosis_probabilities(test_logits), mask), p, config.temperature
     )
     plots.confusion_plot(
-        out / "confusion.png", labels["test"], probabilities.argmax(1), config.labels, y_test, (p >= config.threshold).astype(int)
+        out / files.CONFUSION_PLOT, labels["test"], probabilities.argmax(1), config.labels, y_test, (p >= config.threshold).astype(int)
     )
     write_model_card(out, config, result)
     return result
@@ -187,14 +188,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = ModelConfig.load(args.model_dir)
     config.gate_layer = config.gate_layer or GATE_LAYER[config.backbone]
-    model = keras.saving.load_model(args.model_dir / "model.keras", safe_mode=True, compile=False)
+    model = keras.saving.load_model(args.model_dir / files.MODEL, safe_mode=True, compile=False)
     if args.weights:
         model.load_weights(args.weights)
     records = read_metadata(args.data_dir)
-    split = read_split(args.model_dir / "split.csv")
+    split = read_split(args.model_dir / files.SPLIT)
     by_side = {side: [r for r in records if split[r.image_id] == side] for side in ("train", "val", "test")}
     write_model_folder(model, config, args.model_dir, records, split, by_side)
-    print(json.dumps(json.loads((args.model_dir / "metrics.json").read_text())["test"], indent=1)[:2000])
+    print(json.dumps(json.loads((args.model_dir / files.METRICS).read_text())["test"], indent=1)[:2000])
     return 0
 
 
