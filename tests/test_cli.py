@@ -49,7 +49,8 @@ def mixed_folder(tmp_path, photos) -> Path:
 
 
 def test_the_columns_are_the_documented_ones():
-    assert COLUMNS == ["path", "p_malignant", "decision", "malignant", "threshold", "p_nv", "p_bkl", "p_df", "p_vasc", "p_mel", "p_bcc", "p_akiec",
+    assert COLUMNS == ["path", "p_malignant", "decision", "malignant", "threshold",
+                       "p_nv", "p_bkl", "p_df", "p_vasc", "p_mel", "p_bcc", "p_akiec",
                        "warning", "error"]
 
 
