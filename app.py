@@ -51,7 +51,9 @@ QUEUE_SIZE = 20  # requests waiting at most; beyond it users are told the queue 
 MODEL_EVENTS = {"concurrency_id": "model", "concurrency_limit": 1}  # TensorFlow on 2 cores: one request at a time
 # Gradio's temporary files (uploads, returned files): every 10 minutes, delete those older than an hour.
 DELETE_CACHE = (600, 3600)
-OVERLAY_MAX_AGE = 60.0  # s: the API's overlay PNG is copied into Gradio's cache as it is served; ours goes after this
+# s: Gradio copies the API's overlay PNG into its own cache as soon as `predict` returns, before it answers; our
+# staging copy is deleted by the next request once this old, so the folder holds only the last few seconds' overlays.
+OVERLAY_MAX_AGE = 5.0
 EXIT_USAGE = 2
 I18N = gr.I18n(**static_translations())
 # System fonts: the page loads nothing from third-party servers (and looks the same offline).

@@ -273,7 +273,7 @@ KO: dict[str, str] = {
     "about_source": "불러온 곳",
     "source_bundled": "앱에 포함된 모델",
     "source_local": "로컬 모델 폴더",
-    "source_hub": "Hugging Face Hub",
+    "source_hub": "Hugging Face Hub(온라인)",
     "source_cache": "Hugging Face Hub(로컬 사본)",
     "about_fallback": "설정된 모델을 불러올 수 없어 이 모델을 대신 제공합니다.",
     "about_threshold": "악성 기준치",
