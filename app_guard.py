@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 
-MAX_BODY = 64 * 1024  # bytes: a request for 8 files is ~3 KB
-MAX_LIST = 64  # items in any JSON list (the UI sends at most one entry per chosen file; 8 are classified)
+MAX_BODY = 256 * 1024  # bytes: a request for 8 files is ~3 KB
+MAX_LIST = 256  # items in any JSON list (the UI sends one entry per chosen file; beyond 8 they are only named)
 MAX_DEPTH = 8  # nesting of JSON containers
 GUARDED = ("/gradio_api/call/", "/gradio_api/run/", "/gradio_api/queue/join", "/gradio_api/api/", "/call/", "/run/")
 

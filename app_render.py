@@ -222,9 +222,10 @@ def _metrics_lines(lang: str, metrics: dict) -> list[str]:
     if confusion:
         malignant, benign = confusion["tp"] + confusion["fn"], confusion["tn"] + confusion["fp"]
         lines += [t(lang, "about_counts", n=f"{test.get('n', malignant + benign):,}"),
-                  "- " + t(lang, "about_missed", fn=confusion["fn"], malignant=malignant, sensitivity=percent(test["sensitivity"])),
-                  "- " + t(lang, "about_false_alarms", fp=confusion["fp"], benign=benign, specificity=percent(test["specificity"]),
-                           precision=percent(test["precision"]))]
+                  "- " + t(lang, "about_missed", fn=f"{confusion['fn']:,}", malignant=f"{malignant:,}",
+                           sensitivity=percent(test["sensitivity"])),
+                  "- " + t(lang, "about_false_alarms", fp=f"{confusion['fp']:,}", benign=f"{benign:,}",
+                           specificity=percent(test["specificity"]), precision=percent(test["precision"]))]
     melanoma = (test.get("by_diagnosis") or {}).get("mel")
     if melanoma and melanoma.get("n"):
         lines.append("- " + t(lang, "about_melanoma", flagged=melanoma["flagged"], n=melanoma["n"],

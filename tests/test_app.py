@@ -392,7 +392,7 @@ def test_a_huge_api_payload_is_refused_at_once_and_the_server_stays_responsive(s
             assert response.status == 200
         assert time.monotonic() - start < 2.0
     # A small list of many items, and a body that is not JSON, are refused too; a normal call still works.
-    many = json.dumps({"data": [[item] * 65]}).encode()
+    many = json.dumps({"data": [[1] * 257]}).encode()
     for body, code in ((many, 413), (b"[1, 2", 400), (b"[1, 2]", 400)):
         request = urllib.request.Request(server.url + "gradio_api/call/classify", data=body, headers={"Content-Type": "application/json"})
         with pytest.raises(urllib.error.HTTPError) as refused:
@@ -421,9 +421,8 @@ def test_gradio_cleans_its_cache_and_overlays_do_not_pile_up(server, client, man
     assert Image.open(overlay).size == (200, 150)  # served from Gradio's copy
     assert len(list((server.temp / "overlays").glob("*.png"))) == 1  # the older ones were deleted once served
     with urllib.request.urlopen(server.url + "config", timeout=30) as response:
-        assert json.loads(response.read())  # the server is up; its Blocks were built with delete_cache:
-    assert app.DELETE_CACHE[0] <= 3600 and app.DELETE_CACHE[1] <= 24 * 3600
-    assert "delete_cache=DELETE_CACHE" in (ROOT / "app.py").read_text()
+        assert json.loads(response.read())  # the server is still up
+    assert app.DELETE_CACHE[0] <= 3600 and app.DELETE_CACHE[1] <= 24 * 3600  # the Blocks use it: test_browser checks
 
 
 def test_a_missing_model_folder_is_an_error(tmp_path):

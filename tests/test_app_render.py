@@ -141,14 +141,14 @@ def test_about_gives_absolute_counts_melanoma_gate_and_version(bundled_metrics):
     fn, tp, fp, tn = (test["confusion"][k] for k in ("fn", "tp", "fp", "tn"))
     mel = test["by_diagnosis"]["mel"]
     en = app_render.render_about("en", IDENTITY, config, bundled_metrics)
-    assert f"{fn} of {fn + tp} malignant lesions were below the threshold" in en
-    assert f"{fp} of {fp + tn} benign lesions were referred" in en
+    assert f"{fn:,} of {fn + tp:,} malignant lesions were below the threshold" in en
+    assert f"{fp:,} of {fp + tn:,} benign lesions were referred" in en
     assert f"{mel['flagged']} of {mel['n']} melanomas referred" in en and f"{mel['n'] - mel['flagged']} missed" in en
     gate = bundled_metrics["gate"]["validation_false_alarm_rate"]
     assert f"flagged {100 * gate:.1f}% of the {bundled_metrics['validation']['n']:,} validation" in en
     assert "`skin-lesion-lite0`" in en and "sha256:0123456789ab" in en and "2026-11-25" in en and "bundled with the app" in en
     ko = app_render.render_about("ko", IDENTITY, config, bundled_metrics)
-    assert f"악성 병변 {fn + tp}개 중 {fn}개" in ko and f"흑색종 {mel['n']}개 중 {mel['flagged']}개" in ko and "앱에 포함된 모델" in ko
+    assert f"악성 병변 {fn + tp:,}개 중 {fn:,}개" in ko and f"흑색종 {mel['n']}개 중 {mel['flagged']}개" in ko and "앱에 포함된 모델" in ko
     for line in ko.splitlines():  # every line of prose is Korean (table rows and names aside)
         if line.startswith(("- **", "### ")) and "`" not in line:
             assert re.search(r"[\uac00-\ud7a3]", line), line

@@ -239,6 +239,7 @@ def test_app_without_examples_says_so_without_operator_hints(classifier, monkeyp
 
     monkeypatch.setattr(app, "SERVED", app.SERVED)  # build_demo replaces what the handlers serve: put it back after
     demo = app.build_demo(classifier, examples.ExampleSet([], [e.image_id for e in examples.read_manifest()], {}))
+    assert demo.delete_cache == app.DELETE_CACHE  # Gradio deletes old uploads and returned files
     config = demo.get_config_file()
     ids = {c.get("props", {}).get("elem_id") for c in config["components"]}
     assert "examples-missing" in ids and "examples" not in ids and "upload" in ids
