@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from inference.model_files import CONFIG
+
 SCHEMA_VERSION = 1
 
 # Order of the 7 outputs; the batch CLI's columns follow it.
@@ -88,7 +90,7 @@ class ModelConfig:
         return {**data, **extra}
 
     def save(self, folder: str | Path) -> None:
-        Path(folder, "config.json").write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        Path(folder, CONFIG).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
@@ -101,7 +103,7 @@ class ModelConfig:
 
     @classmethod
     def load(cls, folder: str | Path) -> ModelConfig:
-        return cls.from_dict(json.loads(Path(folder, "config.json").read_text()))
+        return cls.from_dict(json.loads(Path(folder, CONFIG).read_text()))
 
 
 def default_preprocessing(

@@ -31,6 +31,14 @@ def load_classifier(source: str | None = None, revision: str | None = None) -> C
     return classifier
 
 
+def looks_like_a_path(source: str) -> bool:
+    """Whether --model names a local folder rather than a Hub repo id ("owner/name"): "./x", "/x", "~/x", an existing
+    path, more than one "/", or a folder inside an existing one ("models/typo"). A missing one is then an error."""
+    path = Path(source).expanduser()
+    return (source.startswith((".", "/", "~")) or "\\" in source or path.exists() or source.count("/") > 1
+            or ("/" in source and path.parent.is_dir()))
+
+
 def _resolve(source: str | None, revision: str | None) -> Classifier:
     if source and Path(source).is_dir():
         return Classifier(source, ModelSource("local", Path(source)))

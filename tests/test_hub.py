@@ -202,9 +202,11 @@ def test_pull_at_pinned_revision(pushed, pulled, smoke_model):
     assert pulled.source.note == ""
     folder = pulled.folder
     assert folder.name == pushed["v1"]
-    for name in ("model.keras", "config.json", "gate.npz", "metrics.json", "README.md", "roc.png"):
+    from inference import model_files
+
+    for name in model_files.SERVED:  # split.csv included: the app shows only examples from the model's test split
         assert (folder / name).read_bytes() == (smoke_model / name).read_bytes()
-    assert not (folder / "split.csv").exists() and not (folder / "examples").exists()  # serving does not need them
+    assert not (folder / "examples").exists()  # the app has its own
     assert pushed["v1"][:8] in pulled.describe()
 
 

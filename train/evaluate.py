@@ -6,6 +6,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from sklearn import metrics
 
+from inference.config import LABELS
 from inference.outputs import diagnosis_probabilities, malignant_probability
 
 ECE_BINS = 15
@@ -56,6 +57,13 @@ def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
     }
 
 
+def flagged_by_diagnosis(labels: np.ndarray, p: np.ndarray, threshold: float, names: list[str] | tuple[str, ...] = LABELS) -> dict:
+    """Per recorded diagnosis: how many images, and how many at or above the threshold (for melanoma: its own
+    sensitivity; for a benign diagnosis: its false alarms). What a clinician asks that the pooled figures hide."""
+    labels, flagged = np.asarray(labels), np.asarray(p) >= threshold
+    return {name: {"n": int((labels == i).sum()), "flagged": int(flagged[labels == i].sum())} for i, name in enumerate(names)}
+
+
 def evaluate(logits: np.ndarray, labels: np.ndarray, malignant_mask: list[bool], temperature: float, threshold: float) -> dict:
     """Every reported figure for one set of images: 7-class labels in, metrics dict out."""
     y = np.asarray(malignant_mask)[labels].astype(int)
@@ -68,6 +76,7 @@ def evaluate(logits: np.ndarray, labels: np.ndarray, malignant_mask: list[bool],
         "confusion_7class": metrics.confusion_matrix(labels, probabilities.argmax(1), labels=range(len(malignant_mask))).tolist(),
         "ece_before_temperature": expected_calibration_error(y, raw),
         "ece": expected_calibration_error(y, p),
+        "by_diagnosis": flagged_by_diagnosis(labels, p, threshold),
     }
 
 

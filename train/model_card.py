@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from inference import model_files as files
 from inference.config import LABEL_NAMES, ModelConfig
 from inference.disclaimer import DISCLAIMER
 
@@ -87,7 +88,7 @@ def holdout_table(folders: list[Path]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for folder in folders:
-        result = json.loads((folder / "holdout.json").read_text())
+        result = json.loads((folder / "holdout.json").read_text())  # train.report.HOLDOUT_FILE
         training, held = result["training"], result["held_out"]
         recipe = f"{training['augmentation']} augmentation, colour constancy {training['colour_constancy']}"
         lines.append(
@@ -248,7 +249,7 @@ its 7 logits (softmax of logits / `temperature`; P(malignant) is the sum over `m
 
 > {DISCLAIMER}
 """
-    (folder / "README.md").write_text(card)
+    (folder / files.CARD).write_text(card)
 
 
 def results_table(folders: list[Path]) -> str:
@@ -257,7 +258,7 @@ def results_table(folders: list[Path]) -> str:
 
     rows = []
     for folder in folders:
-        config, metrics = ModelConfig.load(folder), json.loads((folder / "metrics.json").read_text())
+        config, metrics = ModelConfig.load(folder), json.loads((folder / files.METRICS).read_text())
         training = metrics["training"]
         rows.append(
             results_row(
@@ -273,12 +274,12 @@ if __name__ == "__main__":
 
     if sys.argv[1:2] == ["--write"]:  # regenerate a folder's card from its config.json and metrics.json
         folder = Path(sys.argv[2])
-        write_model_card(folder, ModelConfig.load(folder), json.loads((folder / "metrics.json").read_text()))
+        write_model_card(folder, ModelConfig.load(folder), json.loads((folder / files.METRICS).read_text()))
     elif sys.argv[1:2] == ["--holdout"]:  # the out-of-source validation table
         print(holdout_table([Path(arg) for arg in sys.argv[2:]]))
     elif sys.argv[1:2] == ["--screening"]:  # screening and twin tables of one model folder
         folder = Path(sys.argv[2])
-        metrics = json.loads((folder / "metrics.json").read_text())
+        metrics = json.loads((folder / files.METRICS).read_text())
         print(screening_table(metrics) + "\n\n" + twins_table(metrics))
     else:
         print(results_table([Path(arg) for arg in sys.argv[1:]]))

@@ -16,6 +16,7 @@ import keras
 import numpy as np
 from PIL import ImageFilter
 
+from inference import model_files as files
 from inference.classifier import Classifier
 from inference.config import ModelConfig
 from inference.gate import Gate
@@ -30,6 +31,7 @@ from train.model_card import write_model_card
 LATENCY_RUNS = 30
 GATE_TRAIN_IMAGES = 3000
 BATCH = 64  # images per forward call while scoring
+HOLDOUT_FILE = "holdout.json"  # an out-of-source run's results (such a run writes no publishable folder)
 
 
 def work_dir(out: Path) -> Path:
@@ -49,9 +51,9 @@ def shipping_copy(model: keras.Model) -> keras.Model:
 def save_model(model: keras.Model, config: ModelConfig, out: Path, records: list[Record], split: dict) -> None:
     """model.keras, config.json and split.csv: enough for the inference core to load the folder."""
     out.mkdir(parents=True, exist_ok=True)
-    shipping_copy(model).save(out / "model.keras")
+    shipping_copy(model).save(out / files.MODEL)
     config.save(out)
-    write_split(out / "split.csv", records, split)
+    write_split(out / files.SPLIT, records, split)
 
 
 def logits_of(classifier: Classifier, pixels: np.ndarray, tta: bool = False) -> np.ndarray:
@@ -184,10 +186,11 @@ def write_plots(out: Path, config: ModelConfig, test_labels: np.ndarray, test_lo
     y = np.asarray(mask)[test_labels].astype(int)
     probabilities = diagnosis_probabilities(test_logits, config.temperature)
     p = malignant_probability(probabilities, mask)
-    plots.roc_plot(out / "roc.png", y, p, config.threshold)
-    plots.reliability_plot(out / "reliability.png", y, malignant_probability(diagnosis_probabilities(test_logits), mask), p,
+    plots.roc_plot(out / files.ROC_PLOT, y, p, config.threshold)
+    plots.reliability_plot(out / files.RELIABILITY_PLOT, y, malignant_probability(diagnosis_probabilities(test_logits), mask), p,
                            config.temperature)
-    plots.confusion_plot(out / "confusion.png", test_labels, probabilities.argmax(1), config.labels, y, (p >= config.threshold).astype(int))
+    flagged = (p >= config.threshold).astype(int)
+    plots.confusion_plot(out / files.CONFUSION_PLOT, test_labels, probabilities.argmax(1), config.labels, y, flagged)
 
 
 def write_model_folder(model: keras.Model, config: ModelConfig, out: Path, records: list[Record], split: dict, by_side: dict,
@@ -202,13 +205,13 @@ def write_model_folder(model: keras.Model, config: ModelConfig, out: Path, recor
     config.save(out)
     classifier.config = config
     metrics, test_logits = score(classifier, config, by_side, val_logits)
-    metrics["model_megabytes"] = round((out / "model.keras").stat().st_size / 2**20, 1)
+    metrics["model_megabytes"] = round((out / files.MODEL).stat().st_size / 2**20, 1)
     metrics["gate"] = fit_gate(out, by_side)
     if originals_dir is not None and originals_dir.is_dir():
         from train.twins import twin_consistency
 
-        metrics["twins"] = twin_consistency(Classifier(out), records, originals_dir, out / "split.csv")
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        metrics["twins"] = twin_consistency(Classifier(out), records, originals_dir, out / files.SPLIT)
+    (out / files.METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
     np.savez(work_dir(out) / "logits.npz", val=val_logits, test=test_logits, val_labels=labels_of(by_side["val"]),
              test_labels=labels_of(by_side["test"]), val_ids=[r.image_id for r in by_side["val"]])
     write_plots(out, config, labels_of(by_side["test"]), test_logits)
@@ -229,7 +232,7 @@ def write_holdout_report(model: keras.Model, config: ModelConfig, out: Path, rec
     for name, logits, rs in (("validation", val_logits, by_side["val"]), ("held_out", out_logits, held_out)):
         result[name] = {**evaluate(logits, labels_of(rs), config.malignant_mask, config.temperature, config.threshold),
                         **screening(config, rs, logits)}
-    (out / "holdout.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / HOLDOUT_FILE).write_text(json.dumps(result, indent=2) + "\n")
     np.savez(work_dir(out) / "holdout_logits.npz", val=val_logits, val_labels=labels_of(by_side["val"]), held_out=out_logits,
              held_out_labels=labels_of(held_out), held_out_ids=[r.image_id for r in held_out])
     return result
@@ -252,12 +255,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = ModelConfig.load(args.model_dir)
     config.gate_layer = config.gate_layer or GATE_LAYER[config.backbone]
-    model = keras.saving.load_model(args.model_dir / "model.keras", safe_mode=True, compile=False)
+    model = keras.saving.load_model(args.model_dir / files.MODEL, safe_mode=True, compile=False)
     if args.weights:
         model.load_weights(args.weights)
     records = read_metadata(args.data_dir)
-    split_file = args.model_dir / "split.csv"
-    split = read_split(split_file if split_file.exists() else work_dir(args.model_dir) / "split.csv")
+    split_file = args.model_dir / files.SPLIT
+    split = read_split(split_file if split_file.exists() else work_dir(args.model_dir) / files.SPLIT)
     kept = [r for r in records if r.source != args.holdout_source]
     by_side = {side: [r for r in kept if split[r.image_id] == side] for side in ("train", "val", "test")}
     if args.holdout_source:
@@ -267,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     originals = args.originals or default_originals_dir(args.data_dir)
     write_model_folder(model, config, args.model_dir, records, split, by_side, originals)
-    print(json.dumps(json.loads((args.model_dir / "metrics.json").read_text())["test"], indent=1)[:2000])
+    print(json.dumps(json.loads((args.model_dir / files.METRICS).read_text())["test"], indent=1)[:2000])
     return 0
 
 
