@@ -1,5 +1,8 @@
 """The Gradio app (Hugging Face Spaces entry point): upload dermoscopy photos, get P(malignant), a Grad-CAM
-overlay and the decision at the model's threshold, in English or Korean. UI only: the logic is in `inference`.
+overlay and one of three decisions (refer, no flag, uncertain), in English or Korean.
+
+UI only: the logic is in `inference`, the HTML in `app_render`, the words in `app_i18n`, the styles in `app.css`,
+the API payload limits in `app_guard`.
 
     python app.py [--model REPO_OR_DIR] [--revision REV] [--host HOST] [--port PORT] [--share]
 """
@@ -7,325 +10,241 @@ overlay and the decision at the model's threshold, in English or Korean. UI only
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
-import html
 import io
 import json
 import logging
 import os
+import sys
 import tempfile
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import gradio as gr
-from PIL import Image
+from starlette.middleware import Middleware
 
 import examples
-from app_i18n import MAX_IMAGES, diagnosis_name, gate_message, language, rejection_message, static_translations, t
-from inference import Classifier, ImageRejected, Prediction, load_classifier
-from inference.config import MALIGNANT_LABELS
+from app_guard import PayloadGuard
+from app_i18n import MAX_IMAGES, diagnosis_name, language, rejection_message, static_translations, t
+from app_render import (
+    Item,
+    ModelIdentity,
+    api_result,
+    placeholder,
+    render_about,
+    render_results,
+    render_upload_preview,
+    too_many_notice,
+)
+from inference import Classifier, ImageRejected, load_classifier
+from inference import model_files as files
+from inference.loading import looks_like_a_path
 
 log = logging.getLogger("app")
 
+ROOT = Path(__file__).resolve().parent
+CSS_FILE = ROOT / "app.css"
 MAX_FILE_SIZE = "25mb"  # the same limit as inference.preprocess.MAX_BYTES, enforced before upload completes
 QUEUE_SIZE = 20  # requests waiting at most; beyond it users are told the queue is full
-DISPLAY_SIDE = 360  # px: longest side of the photos shown in a result card
-MODEL_EVENTS = "model"  # one concurrency group: the model runs one request at a time (TensorFlow, 2 cores)
+MODEL_EVENTS = {"concurrency_id": "model", "concurrency_limit": 1}  # TensorFlow on 2 cores: one request at a time
+# Gradio's temporary files (uploads, returned files): every 10 minutes, delete those older than an hour.
+DELETE_CACHE = (600, 3600)
+# s: Gradio copies the API's overlay PNG into its own cache as soon as `predict` returns, before it answers; our
+# staging copy is deleted by the next request once this old, so the folder holds only the last few seconds' overlays.
+OVERLAY_MAX_AGE = 5.0
+EXIT_USAGE = 2
 I18N = gr.I18n(**static_translations())
 # System fonts: the page loads nothing from third-party servers (and looks the same offline).
 THEME = gr.themes.Default(primary_hue="blue", neutral_hue="slate", font=["system-ui", "sans-serif"],
                           font_mono=["ui-monospace", "monospace"])
-CSS = """
-.gradio-container { max-width: 1180px !important; }
-#disclaimer { border: 2px solid #d97706 !important; background: #fffbeb !important; border-radius: 10px; padding: 10px 16px !important; }
-#disclaimer p { color: #78350f !important; margin: 0 !important; font-size: 1rem; }
-#examples .grid-wrap { height: auto !important; max-height: none !important; min-height: 0 !important; }
-#examples .caption-label { white-space: normal !important; font-size: 0.75rem; line-height: 1.15; max-width: 92% !important; }
-#about-model table { width: auto; }
-.slc-summary { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 12px 16px; margin-bottom: 14px; }
-.slc-summary h3 { margin: 0 0 6px 0; }
-.slc-summary ul { margin: 0; padding-left: 20px; }
-.slc-notice { color: var(--body-text-color-subdued); font-style: italic; }
-.slc-card { border: 1px solid var(--border-color-primary); border-left: 6px solid #94a3b8; border-radius: 10px;
-  padding: 12px 16px; margin-bottom: 14px; background: var(--block-background-fill); }
-.slc-card.slc-referral { border-left-color: #dc2626; }
-.slc-card.slc-noflag { border-left-color: #16a34a; }
-.slc-card.slc-warning, .slc-card.slc-error { border-left-color: #d97706; }
-.slc-card h3 { margin: 0 0 8px 0; font-size: 1.05rem; display: flex; flex-wrap: wrap; gap: 12px; align-items: baseline; }
-.slc-truth { font-weight: normal; font-size: 0.92rem; }
-.slc-ok { color: #15803d; font-weight: 600; } .slc-bad { color: #b91c1c; font-weight: 600; }
-.slc-body { display: flex; flex-wrap: wrap; gap: 16px; }
-.slc-body figure { margin: 0; flex: 0 1 240px; }
-.slc-body figure img { width: 100%; border-radius: 6px; display: block; }
-.slc-body figcaption { font-size: 0.85rem; color: var(--body-text-color-subdued); margin-top: 4px; }
-.slc-verdict { flex: 1 1 300px; min-width: 260px; }
-.slc-p { display: flex; justify-content: space-between; align-items: baseline; }
-.slc-p-value { font-size: 1.7rem; font-weight: 700; }
-.slc-muted .slc-p-value { color: var(--body-text-color-subdued); }
-.slc-bar { position: relative; height: 14px; background: #e2e8f0; border-radius: 7px; margin: 4px 0 2px 0; }
-.slc-fill { height: 100%; border-radius: 7px; background: #2563eb; }
-.slc-referral .slc-fill { background: #dc2626; }
-.slc-muted .slc-fill { background: #94a3b8; }
-.slc-threshold { position: absolute; top: -4px; bottom: -4px; width: 2px; background: #0f172a; }
-.slc-threshold-label { font-size: 0.8rem; color: var(--body-text-color-subdued); }
-.slc-decision { font-weight: 600; margin: 8px 0; }
-.slc-referral .slc-decision { color: #b91c1c; }
-.slc-alert { border: 1px solid #d97706; background: #fffbeb; color: #78350f; border-radius: 8px; padding: 8px 10px; margin: 8px 0; }
-.slc-dx { width: 100%; border-collapse: collapse; font-size: 0.88rem; margin-top: 4px; }
-#results .slc-dx td { padding: 2px 4px; border: none !important; background: transparent !important; }
-#results .slc-dx, #results .slc-dx tr { border: none !important; background: transparent !important; }
-.slc-dx td.slc-dx-p { text-align: right; width: 4.5em; font-variant-numeric: tabular-nums; }
-.slc-dx td.slc-dx-bar { width: 35%; }
-.slc-dx-bar div { height: 8px; border-radius: 4px; background: #64748b; }
-.slc-dx tr.slc-dx-malignant .slc-dx-bar div { background: #dc2626; }
-.slc-dx-kind { color: var(--body-text-color-subdued); font-size: 0.8rem; }
-"""
+# On a phone the results sit below the upload and the examples: bring them into view when work starts.
+SCROLL_TO_RESULTS = "() => { document.getElementById('results')?.scrollIntoView({block: 'start'}); }"
 
 
 @dataclass
-class Item:
-    """One input of a batch and what became of it."""
+class Served:
+    """What the handlers serve: the model, its identity and measured results, the examples, and cached results."""
 
-    name: str
-    outcome: Prediction | ImageRejected
-    truth: examples.Example | None = None
+    classifier: Classifier
+    identity: ModelIdentity
+    metrics: dict | None
+    examples: examples.ExampleSet
+    example_items: list[Item] | None = None  # classified once, on first use: example clicks run no model
+    about: dict[str, str] = field(default_factory=dict)  # per language
 
 
-def percent(p: float) -> str:
-    return f"{100 * p:.1f}%"
+SERVED: Served | None = None
 
 
-def data_uri(image: Image.Image) -> str:
-    """A small JPEG of the image, inlined so a result card is one self-contained piece of HTML."""
-    small = image.copy()
-    small.thumbnail((DISPLAY_SIDE, DISPLAY_SIDE))
-    buffer = io.BytesIO()
-    small.convert("RGB").save(buffer, format="JPEG", quality=88)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+def served() -> Served:
+    if SERVED is None:
+        raise RuntimeError("build_demo() has not been called")
+    return SERVED
 
 
 def request_language(request: gr.Request | None) -> str:
     return language(request.headers.get("accept-language") if request is not None else None)
 
 
-def decision_text(lang: str, prediction: Prediction) -> str:
-    return t(lang, "above" if prediction.malignant else "below", threshold=percent(prediction.threshold))
+def model_identity(clf: Classifier) -> ModelIdentity:
+    """Name, version and date of the served model, for visitors: a Hub commit or a hash of the weights, no path."""
+    source = clf.source
+    if source.kind in ("hub", "cache"):
+        name, version = source.repo_id or Path(clf.folder).name, (source.revision or "")[:12]
+    else:
+        name = Path(clf.folder).name
+        with open(Path(clf.folder) / files.MODEL, "rb") as handle:
+            version = "sha256:" + hashlib.file_digest(handle, "sha256").hexdigest()[:12]
+    training = clf.config.extra.get("training") or {}
+    return ModelIdentity(name, source.kind, version, str(training.get("date") or ""), fell_back=bool(source.note))
 
 
-def run_batch(clf: Classifier, files: list[tuple[str, str]], example_set: examples.ExampleSet, lang: str, progress) -> list[Item]:
+def read_metrics(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / files.METRICS).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def classify_paths(named: list[tuple[str, str]], lang: str, progress) -> list[Item]:
     """Classify (path, display name) pairs one by one, so progress moves and one bad file never stops the rest."""
+    state = served()
     items = []
-    for i, (path, name) in enumerate(files):
-        progress((i, len(files)), desc=t(lang, "progress", i=i + 1, n=len(files)))
+    for i, (path, name) in enumerate(named):
+        progress((i, len(named)), desc=t(lang, "progress", i=i + 1, n=len(named)))
         try:
-            (outcome,) = clf.predict([path], explain=True)
+            (outcome,) = state.classifier.predict([path], explain=True)
         except Exception:  # an unexpected failure on one file is reported on its card, not as a crash
             log.exception("classifying %s failed", name)
             outcome = ImageRejected("other", "unexpected error")
-        items.append(Item(name, outcome, example_set.true_example(path)))
+        items.append(Item(name, outcome, state.examples.true_example(path)))
     return items
 
 
-def render_summary(items: list[Item], lang: str, notice: str = "") -> str:
-    predictions = [i.outcome for i in items if isinstance(i.outcome, Prediction)]
-    threshold = percent(predictions[0].threshold) if predictions else ""
-    lines = [t(lang, "summary_images", n=len(predictions))]
-    if predictions:
-        lines.append(t(lang, "summary_above", k=sum(p.malignant for p in predictions), threshold=threshold))
-        lines.append(t(lang, "summary_warnings", w=sum(p.warning_code is not None for p in predictions)))
-    errors = len(items) - len(predictions)
-    if errors:
-        lines.append(t(lang, "summary_errors", e=errors))
-    judged = [i for i in items if i.truth and isinstance(i.outcome, Prediction)]
-    correct = sum(is_correct(i) for i in judged)
-    if judged:
-        lines.append(t(lang, "summary_truth", m=len(judged), c=correct, accuracy=percent(correct / len(judged))))
-    body = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
-    extra = f'<p class="slc-notice">{html.escape(notice)}</p>' if notice else ""
-    return (f'<section class="slc-summary" data-images="{len(predictions)}" data-errors="{errors}" '
-            f'data-judged="{len(judged)}" data-correct="{correct}"><h3>{html.escape(t(lang, "summary_title"))}</h3>'
-            f"<ul>{body}</ul>{extra}</section>")
+def example_items() -> list[Item]:
+    """Every example, classified once for the whole server: a click on an example (or on all) costs no inference."""
+    state = served()
+    if state.example_items is None:
+        chosen = state.examples.examples
+        outcomes = state.classifier.predict([str(e.path) for e in chosen], explain=True) if chosen else []
+        state.example_items = [Item(e.image_id, outcome, e) for e, outcome in zip(chosen, outcomes, strict=True)]
+    return state.example_items
 
 
-def is_correct(item: Item) -> bool:
-    return item.outcome.malignant == (item.truth.dx in MALIGNANT_LABELS)
+def named_examples(items: list[Item], lang: str) -> list[Item]:
+    return [Item(t(lang, "example_name", image_id=item.truth.image_id), item.outcome, item.truth) for item in items]
 
 
-def render_breakdown(lang: str, prediction: Prediction) -> str:
-    rows = []
-    for dx, p in sorted(prediction.diagnoses.items(), key=lambda kv: -kv[1]):
-        malignant = dx in MALIGNANT_LABELS
-        kind = t(lang, "malignant_kind" if malignant else "benign_kind")
-        rows.append(
-            f'<tr class="{"slc-dx-malignant" if malignant else ""}" data-dx="{dx}" data-p="{p:.4f}">'
-            f'<td>{html.escape(diagnosis_name(lang, dx))} <span class="slc-dx-kind">{html.escape(kind)}</span></td>'
-            f'<td class="slc-dx-bar"><div style="width:{100 * p:.1f}%"></div></td><td class="slc-dx-p">{percent(p)}</td></tr>'
-        )
-    return f'<p><strong>{html.escape(t(lang, "breakdown"))}</strong></p><table class="slc-dx">{"".join(rows)}</table>'
+def upload_names(paths: list[str]) -> list[str]:
+    return [Path(p).name for p in paths]
 
 
-def render_card(index: int, item: Item, lang: str) -> str:
-    title = f"{index + 1}. {html.escape(item.name)}"
-    outcome = item.outcome
-    if isinstance(outcome, ImageRejected):
-        message = rejection_message(lang, outcome.reason)
-        return (f'<article class="slc-card slc-error" data-index="{index}" data-error="{html.escape(outcome.reason)}">'
-                f"<h3>{title}</h3><p class=\"slc-alert\"><strong>{html.escape(t(lang, 'could_not_read'))}:</strong> "
-                f"{html.escape(message)}</p></article>")
-    truth = ""
-    if item.truth:
-        malignant = item.truth.dx in MALIGNANT_LABELS
-        kind = t(lang, "malignant_kind" if malignant else "benign_kind")
-        mark = (f'<span class="slc-ok">{t(lang, "correct")}</span>' if is_correct(item)
-                else f'<span class="slc-bad">{t(lang, "incorrect")}</span>')
-        label = t(lang, "truth", label=diagnosis_name(lang, item.truth.dx), kind=kind)
-        truth = f'<span class="slc-truth" data-truth="{item.truth.dx}">{html.escape(label)} · {mark}</span>'
-    if outcome.warning_code:
-        state, muted = "slc-warning slc-muted", " " + html.escape(t(lang, "unreliable"))
-        verdict = (f'<div class="slc-alert" data-warning="{html.escape(outcome.warning_code)}"><strong>'
-                   f'{html.escape(t(lang, "no_verdict"))}</strong> {html.escape(gate_message(lang, outcome.warning_code))}</div>')
-    else:
-        state, muted = ("slc-referral" if outcome.malignant else "slc-noflag"), ""
-        verdict = f'<p class="slc-decision">{html.escape(decision_text(lang, outcome))}</p>'
-    threshold = percent(outcome.threshold)
-    empty_map = f"<br>{html.escape(t(lang, 'gradcam_empty'))}" if outcome.heatmap is not None and not outcome.heatmap.any() else ""
-    return f"""<article class="slc-card {state}" data-index="{index}" data-p-malignant="{outcome.p_malignant:.4f}"
- data-malignant="{str(outcome.malignant).lower()}" data-threshold="{outcome.threshold:.4f}">
-<h3><span>{title}</span>{truth}</h3>
-<div class="slc-body">
-<figure><img class="slc-photo" alt="{html.escape(t(lang, 'photo'))}" src="{data_uri(outcome.image)}">
-<figcaption>{html.escape(t(lang, 'photo'))}</figcaption></figure>
-<figure><img class="slc-gradcam" alt="{html.escape(t(lang, 'gradcam'))}" src="{data_uri(outcome.overlay)}">
-<figcaption>{html.escape(t(lang, 'gradcam'))}{empty_map}</figcaption></figure>
-<div class="slc-verdict">
-<div class="slc-p"><span>{html.escape(t(lang, 'p_malignant'))}{muted}</span><span class="slc-p-value">{percent(outcome.p_malignant)}</span>
-</div>
-<div class="slc-bar"><div class="slc-fill" style="width:{100 * outcome.p_malignant:.1f}%"></div>
-<div class="slc-threshold" style="left:{100 * outcome.threshold:.1f}%"></div></div>
-<div class="slc-threshold-label">{html.escape(t(lang, 'threshold_mark', threshold=threshold))}</div>
-{verdict}
-{render_breakdown(lang, outcome)}
-</div></div></article>"""
+# --- event handlers -----------------------------------------------------------------------------------------------
 
 
-def render_results(items: list[Item], lang: str, notice: str = "") -> str:
-    return render_summary(items, lang, notice) + "".join(render_card(i, item, lang) for i, item in enumerate(items))
+def classify(files_in: list[str] | None, request: gr.Request, progress=gr.Progress()) -> str:  # noqa: B008 (Gradio's way to ask for progress)
+    """The Classify button: the first MAX_IMAGES uploads, each with its card; the rest named as not classified."""
+    lang = request_language(request)
+    paths = list(files_in or [])
+    if not paths:
+        return placeholder(lang, "no_input")
+    names = upload_names(paths)
+    notice = too_many_notice(lang, names, MAX_IMAGES)
+    items = classify_paths(list(zip(paths[:MAX_IMAGES], names[:MAX_IMAGES], strict=True)), lang, progress)
+    return render_results(items, lang, notice)
 
 
-def placeholder(lang: str, key: str = "placeholder") -> str:
-    text = html.escape(t(lang, key)).replace("**", "")
-    return f'<p class="slc-notice">{text}</p>'
+def preview_upload(files_in: list[str] | None, request: gr.Request) -> str:
+    """As soon as files are chosen: thumbnails of what will be classified, and by name what will not."""
+    paths = list(files_in or [])
+    urls = [f"gradio_api/file={quote(p)}" for p in paths]
+    return render_upload_preview(upload_names(paths), urls, request_language(request), MAX_IMAGES)
 
 
-def render_about(clf: Classifier, lang: str) -> str:
-    """The model's identity and measured results, as Markdown."""
-    cfg = clf.config
-    rows = [
-        (t(lang, "about_backbone"), f"`{cfg.backbone}`"),
-        (t(lang, "about_input"), f"{cfg.input_size} × {cfg.input_size} px"),
-        (t(lang, "about_source"), clf.source.describe()),
-        (t(lang, "about_threshold"), percent(cfg.threshold)),
-        (t(lang, "about_temperature"), f"{cfg.temperature:.3f}"),
-    ]
-    if "target_sensitivity" in cfg.extra:
-        rows[-2] = (rows[-2][0], rows[-2][1] + f" ({t(lang, 'about_threshold_how', target=percent(cfg.extra['target_sensitivity']))})")
-    if clf.source.note:
-        rows.append((t(lang, "about_note"), clf.source.note))
-    text = [t(lang, "about_model"), "", *(f"- **{k}:** {v}" for k, v in rows), "", t(lang, "about_results"), ""]
-    metrics_path = Path(clf.folder) / "metrics.json"
-    try:
-        metrics = json.loads(metrics_path.read_text())
-    except (OSError, ValueError):
-        return "\n".join([*text, t(lang, "about_no_metrics")])
-    splits = [(name, metrics[name]) for name in ("validation", "test") if isinstance(metrics.get(name), dict)]
-    text += [f"| {t(lang, 'about_metric')} | " + " | ".join(t(lang, f"about_{name}") for name, _ in splits) + " |",
-             "|---|" + "---:|" * len(splits)]
-    for key in ("n", "auc", "sensitivity", "specificity", "precision", "accuracy", "balanced_accuracy_7class", "ece"):
-        cells = []
-        for _, values in splits:
-            value = values.get(key)
-            cells.append("–" if value is None else str(value) if key == "n" else f"{value:.3f}" if key in ("auc", "ece")
-                         else percent(value))
-        text.append(f"| {t(lang, 'm_' + key)} | " + " | ".join(cells) + " |")
-    return "\n".join(text)
+def classify_one_example(evt: gr.SelectData, request: gr.Request) -> str:
+    lang = request_language(request)
+    items = example_items()
+    index = evt.index if isinstance(evt.index, int) else -1
+    if not 0 <= index < len(items):
+        return placeholder(lang)
+    return render_results(named_examples([items[index]], lang), lang)
 
 
-def overlay_file(image: Image.Image) -> str:
-    """The overlay as a PNG file for the API to return.
+def classify_all_examples(request: gr.Request) -> str:
+    lang = request_language(request)
+    return render_results(named_examples(example_items()[:MAX_IMAGES], lang), lang)
 
-    Gradio 6.31 writes a returned PIL image in place at a content-hash path (`save_pil_to_cache`), so two
-    concurrent requests for the same photo rewrite the file while the first client downloads it (truncated
-    download, seen in `python -m bench.load`). A returned file path goes through Gradio's atomic copy instead;
-    the file is content-addressed and written with a rename, so it never changes once it exists.
+
+def overlay_file(png: bytes, folder: Path | None = None) -> str:
+    """The overlay as a PNG file for the API to return, in our own staging folder.
+
+    Gradio 6.31 writes a returned PIL image in place at a content-hash path, so two concurrent requests for the same
+    photo could rewrite it while the first client downloads it; a returned path goes through Gradio's atomic copy
+    into its cache instead (cleaned by `delete_cache`). Our staging copy is deleted once older than OVERLAY_MAX_AGE,
+    so the folder stays bounded whatever the traffic.
     """
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    data = buffer.getvalue()
-    folder = Path(os.environ.get("GRADIO_TEMP_DIR", tempfile.gettempdir())) / "overlays"
+    folder = folder or Path(os.environ.get("GRADIO_TEMP_DIR", tempfile.gettempdir())) / "overlays"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{hashlib.sha256(data).hexdigest()}.png"
-    if not path.exists():
-        fd, staging = tempfile.mkstemp(dir=folder, suffix=".part")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(staging, path)
-    return str(path)
+    purge_overlays(folder)
+    fd, path = tempfile.mkstemp(dir=folder, prefix="overlay-", suffix=".png")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(png)
+    return path
 
 
-def api_result(clf: Classifier, prediction: Prediction) -> dict:
-    """The JSON answer of the `predict` endpoint."""
-    return {
-        **prediction.to_dict(),
-        "decision": decision_text("en", prediction) if not prediction.warning_code else gate_message("en", prediction.warning_code),
-        "model": clf.describe(),
-    }
+def purge_overlays(folder: Path, max_age: float = OVERLAY_MAX_AGE) -> None:
+    cutoff = time.time() - max_age
+    for old in folder.glob("overlay-*.png"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:  # already gone: another request purged it
+            pass
+
+
+def predict(file: str | None, request: gr.Request) -> tuple[dict, str]:
+    """One dermoscopy image in; P(malignant), the decision (refer / no_flag / uncertain), the 7 diagnoses and the Grad-CAM overlay out."""
+    lang = request_language(request)
+    if not file:
+        raise gr.Error(t(lang, "no_input"))
+    state = served()
+    try:
+        prediction = state.classifier.predict_one(file, explain=True)
+    except ImageRejected as rejected:
+        raise gr.Error(rejection_message(lang, rejected.reason)) from None
+    buffer = io.BytesIO()
+    prediction.overlay.save(buffer, format="PNG")
+    return api_result(prediction, state.identity, state.classifier.config.backbone), overlay_file(buffer.getvalue())
+
+
+def about_text(lang: str) -> str:
+    state = served()
+    if lang not in state.about:
+        state.about[lang] = render_about(lang, state.identity, state.classifier.config, state.metrics)
+    return state.about[lang]
+
+
+def captions(lang: str) -> list[tuple[str, str]]:
+    return [(str(e.path), f"{diagnosis_name(lang, e.dx)} ({e.dx})") for e in served().examples.examples]
+
+
+def on_load(request: gr.Request) -> tuple:
+    """Fill in what depends on the browser's language: the empty results area, the About text, the captions."""
+    lang = request_language(request)
+    return (placeholder(lang), about_text(lang)) + ((captions(lang),) if served().examples.examples else ())
+
+
+# --- the page -----------------------------------------------------------------------------------------------------
 
 
 def build_demo(clf: Classifier, example_set: examples.ExampleSet) -> gr.Blocks:
     """The page: header and disclaimer, a Classify tab (upload, examples, results) and an About tab."""
-    gallery_items = example_set.examples
-
-    def captions(lang: str) -> list[tuple[str, str]]:
-        return [(str(e.path), f"{diagnosis_name(lang, e.dx)} ({e.dx})") for e in gallery_items]
-
-    def classify(files: list[str] | None, request: gr.Request, progress=gr.Progress()) -> str:  # noqa: B008 (Gradio's way to ask for progress)
-        lang = request_language(request)
-        files = files or []
-        if not files:
-            return placeholder(lang, "no_input")
-        notice = t(lang, "too_many", given=len(files)) if len(files) > MAX_IMAGES else ""
-        named = [(path, Path(path).name) for path in files[:MAX_IMAGES]]
-        return render_results(run_batch(clf, named, example_set, lang, progress), lang, notice)
-
-    def classify_examples(chosen: list[examples.Example], lang: str, progress) -> str:
-        named = [(str(e.path), t(lang, "example_name", image_id=e.image_id)) for e in chosen]
-        return render_results(run_batch(clf, named, example_set, lang, progress), lang)
-
-    def classify_one_example(evt: gr.SelectData, request: gr.Request, progress=gr.Progress()) -> str:  # noqa: B008 (Gradio's way to ask for progress)
-        return classify_examples([gallery_items[evt.index]], request_language(request), progress)
-
-    def classify_all_examples(request: gr.Request, progress=gr.Progress()) -> str:  # noqa: B008 (Gradio's way to ask for progress)
-        return classify_examples(gallery_items[:MAX_IMAGES], request_language(request), progress)
-
-    def predict(file: str | None, request: gr.Request) -> tuple[dict, str]:
-        """One dermoscopy image in; P(malignant), the decision at the threshold, the 7 diagnoses and the Grad-CAM overlay out."""
-        lang = request_language(request)
-        if not file:
-            raise gr.Error(t(lang, "no_input"))
-        try:
-            prediction = clf.predict_one(file, explain=True)
-        except ImageRejected as rejected:
-            raise gr.Error(rejection_message(lang, rejected.reason)) from None
-        return api_result(clf, prediction), overlay_file(prediction.overlay)
-
-    def on_load(request: gr.Request) -> tuple:
-        """Fill in what depends on the browser's language: the empty results area, the About text, the captions."""
-        lang = request_language(request)
-        return (placeholder(lang), render_about(clf, lang)) + ((captions(lang),) if gallery_items else ())
-
-    model_events = {"concurrency_id": MODEL_EVENTS, "concurrency_limit": 1}
-    with gr.Blocks(title="Skin lesion check · 피부 병변 확인", analytics_enabled=False) as demo:
+    global SERVED
+    SERVED = Served(clf, model_identity(clf), read_metrics(Path(clf.folder)), example_set)
+    has_examples = bool(example_set.examples)
+    with gr.Blocks(title="Skin lesion check · 피부 병변 확인", analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(I18N("title"))
         gr.Markdown(I18N("subtitle"))
         gr.Markdown(I18N("disclaimer"), elem_id="disclaimer")
@@ -333,14 +252,17 @@ def build_demo(clf: Classifier, example_set: examples.ExampleSet) -> gr.Blocks:
             with gr.Tab(I18N("tab_classify"), id="classify"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=1):
-                        files = gr.File(label=I18N("upload_label"), file_count="multiple", type="filepath", elem_id="upload", height=180)
+                        upload = gr.File(label=I18N("upload_label"), file_count="multiple", type="filepath", elem_id="upload", height=180)
+                        preview = gr.HTML(elem_id="upload-preview")
                         classify_button = gr.Button(I18N("classify_button"), variant="primary", elem_id="classify")
+                        gr.Markdown(I18N("guidance"), elem_id="guidance")
                     with gr.Column(scale=1):
                         gr.Markdown(I18N("examples_heading"))
-                        if gallery_items:
+                        if has_examples:
                             gallery = gr.Gallery(captions("en"), label=I18N("examples_label"), show_label=False, columns=4, height="auto",
                                                  allow_preview=False, buttons=[], elem_id="examples", interactive=False)
                             examples_button = gr.Button(I18N("examples_button"), elem_id="classify-examples")
+                            gr.Markdown(I18N("examples_credit"), elem_id="examples-credit")
                         else:
                             gallery = None
                             gr.Markdown(I18N("examples_missing"), elem_id="examples-missing")
@@ -348,7 +270,7 @@ def build_demo(clf: Classifier, example_set: examples.ExampleSet) -> gr.Blocks:
             with gr.Tab(I18N("tab_about"), id="about"):
                 about = gr.Markdown(elem_id="about-model")
                 with gr.Row():
-                    for name, label in (("roc.png", "roc_label"), ("reliability.png", "reliability_label")):
+                    for name, label in ((files.ROC_PLOT, "roc_label"), (files.RELIABILITY_PLOT, "reliability_label")):
                         if (Path(clf.folder) / name).is_file():
                             with gr.Column():
                                 gr.Markdown(I18N(label))
@@ -363,34 +285,32 @@ def build_demo(clf: Classifier, example_set: examples.ExampleSet) -> gr.Blocks:
             api_overlay = gr.Image(label="Grad-CAM overlay", type="filepath", format="png")
             api_button = gr.Button("predict")
 
-        classify_button.click(classify, files, results, api_name="classify", api_visibility="undocumented", **model_events)
+        upload.change(preview_upload, upload, preview, api_visibility="private", queue=False, show_progress="hidden")
+        classify_button.click(classify, upload, results, api_name="classify", api_visibility="undocumented", show_progress="full",
+                              **MODEL_EVENTS)
+        classify_button.click(None, js=SCROLL_TO_RESULTS)  # in the browser only
         if gallery is not None:
-            gallery.select(classify_one_example, None, results, api_visibility="private", **model_events)
-            examples_button.click(classify_all_examples, None, results, api_visibility="private", **model_events)
-        api_button.click(predict, api_file, [api_json, api_overlay], api_name="predict", **model_events)
+            gallery.select(classify_one_example, None, results, api_visibility="private", **MODEL_EVENTS)
+            gallery.select(None, js=SCROLL_TO_RESULTS)
+            examples_button.click(classify_all_examples, None, results, api_visibility="private", **MODEL_EVENTS)
+            examples_button.click(None, js=SCROLL_TO_RESULTS)
+        api_button.click(predict, api_file, [api_json, api_overlay], api_name="predict", **MODEL_EVENTS)
         demo.load(on_load, None, [results, about] + ([gallery] if gallery is not None else []), api_visibility="private", queue=False)
     return demo
 
 
-def materialise_examples(clf: Classifier) -> examples.ExampleSet:
-    """The example images for this model: only its own test split's images, from local data or its Hub repo."""
-    import os
-
-    from inference.loading import REPO_ENV
-
-    folder = Path(clf.folder)
-    repo_id = clf.source.repo_id or os.environ.get(REPO_ENV)
-    example_set = examples.materialise(repo_id, clf.source.revision, extra_dirs=[folder],
-                                       test_ids=examples.test_split_ids(folder / "split.csv"))
-    log.info("examples: %d from %s (missing: %s)", len(example_set.examples), example_set.source, ", ".join(example_set.missing) or "none")
+def load_examples(clf: Classifier) -> examples.ExampleSet:
+    """The committed example images that are in this model's own test split (all of them if it records no split)."""
+    example_set = examples.load(test_ids=examples.test_split_ids(Path(clf.folder) / files.SPLIT))
+    log.info("examples: %d shown (not shown: %s)", len(example_set.examples), ", ".join(example_set.missing) or "none")
     return example_set
 
 
 def launch(demo: gr.Blocks, **kwargs):
     """Queue and launch with the app's settings (theme, CSS, translations, limits); kwargs go to Blocks.launch."""
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
-    return demo.launch(theme=THEME, css=CSS, i18n=I18N, max_file_size=MAX_FILE_SIZE,
-                       allowed_paths=[str(examples.cache_dir())], **kwargs)
+    return demo.launch(theme=THEME, css=CSS_FILE.read_text(), i18n=I18N, max_file_size=MAX_FILE_SIZE,
+                       allowed_paths=[str(examples.FOLDER)], app_kwargs={"middleware": [Middleware(PayloadGuard)]}, **kwargs)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -407,12 +327,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    model = args.model and os.path.expanduser(args.model)
+    if model and looks_like_a_path(args.model) and not Path(model).is_dir():
+        print(f"error: --model {args.model}: no such model folder (a Hugging Face Hub model is named owner/name)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
     try:
-        clf = load_classifier(args.model, args.revision)
+        clf = load_classifier(model, args.revision)
     except Exception as error:  # say what failed in one line, not with a stack trace
-        raise SystemExit(f"Could not load the model {args.model or '(default)'}: {type(error).__name__}: {error}") from None
+        print(f"error: could not load the model {args.model or '(default)'}: {type(error).__name__}: {error}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
     log.info("model: %s", clf.describe())
-    demo = build_demo(clf, materialise_examples(clf))
+    demo = build_demo(clf, load_examples(clf))
     launch(demo, server_name=args.host, server_port=args.port, share=args.share, prevent_thread_lock=True)
     if args.share and not demo.share_url:
         print(f"Could not create a public share link (no connection to Gradio's share server); still serving locally at {demo.local_url}",

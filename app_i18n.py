@@ -1,4 +1,6 @@
-"""Every string the app shows, in English and Korean.
+"""Every string the app shows, in English and Korean: headings, the disclaimer, the three decisions, the gate's
+cautions and the refusals, keyed by the codes the core returns (`Prediction.decision_code`,
+`Prediction.warning_code`, `ImageRejected.reason`).
 
 One table serves both ways of translating: static labels go to the browser through `gr.I18n` (which follows
 the browser's language), and text built per request (results, the About page) is picked here from the
@@ -8,7 +10,6 @@ request's Accept-Language header, which the browser sets from the same language 
 from __future__ import annotations
 
 from inference.disclaimer import DISCLAIMER
-from inference.gate import MESSAGES as GATE_MESSAGES
 from inference.preprocess import MAX_BYTES, MAX_PIXELS, MIN_SIDE
 
 LANGUAGES = ("en", "ko")
@@ -31,15 +32,20 @@ EN: dict[str, str] = {
     "or classify them all to see how the model does on them.",
     "examples_label": "Example images (held-out test set)",
     "examples_button": "Classify all examples",
-    "examples_missing": "No example images are available on this server. To get them, point the environment variable "
-    "`HAM10000_DIR` at a HAM10000 folder (or place it at `data/ham10000`), or set `SKIN_LESION_MODEL_REPO` to a model "
-    "repo on the Hugging Face Hub that holds `examples/`, then restart the app.",
+    "examples_missing": "No examples are available for this model.",
+    "examples_credit": "Example images: HAM10000 (Tschandl et al. 2018, doi:10.1038/sdata.2018.161), CC BY-NC 4.0.",
+    "guidance": "**For a meaningful result:** a dermoscopy photo (taken through a dermatoscope), one pigmented lesion, "
+    "centred and whole, in focus; do not crop the lesion's edge. Ordinary phone photos are not what the model knows.",
     "results_label": "Results",
     "roc_label": "**ROC curve** (test split): how well P(malignant) separates benign from malignant; the dot is the threshold.",
     "reliability_label": "**Reliability diagram** (test split): predicted P(malignant) against the observed rate of malignancy.",
     "about_intended": "### Intended use\nA research and teaching aid: to explore how a neural network judges dermoscopy "
-    "photos of pigmented skin lesions, and where it looks. It is not a medical device, it does not diagnose, and it "
-    "must not be used to decide whether a lesion is examined, treated or removed.",
+    "photos of pigmented skin lesions, and where it looks. It is not a medical device and it does not diagnose.\n\n"
+    "**What the three results mean.** **Refer:** P(malignancy) is at or above the model's threshold, so the model "
+    "suggests having the lesion examined by a dermatologist; it is not a diagnosis of cancer, and many lesions it refers "
+    "are benign. **No flag:** below the threshold; this never rules out a malignancy. **Uncertain:** the photo does not "
+    "look like one the model can judge, so it gives no verdict. No result is a reason not to see a dermatologist about a "
+    "lesion that changes or worries you, and none decides treatment or removal.",
     "about_limitations": "### Limitations\n"
     "- Trained and tested on one public data set (HAM10000: dermoscopy images collected in Austria and Australia, "
     "mostly of light skin). It has not been validated on other populations, cameras or clinics; the test results "
@@ -55,38 +61,52 @@ EN: dict[str, str] = {
     "non-commercial purposes only, with attribution.",
     # Results (built per request).
     "placeholder": "Upload dermoscopy images or click an example, then press **Classify**.",
+    "will_classify": "Will be classified ({n}):",
+    "too_many_files": "{given} files chosen: at most {max_images} are classified at once. Not classified: {names}.",
     "no_input": "No image to classify: upload at least one image or click an example.",
-    "too_many": "Only the first {max_images} of {given} images were classified (at most {max_images} per batch).",
+    "too_many": "{given} files were chosen; only the first {max_images} were classified. Not classified: {names}.",
     "progress": "Classifying image {i} of {n}",
     "summary_title": "Summary",
     "summary_images": "{n} image(s) classified",
-    "summary_above": "{k} above the malignancy threshold of {threshold}",
-    "summary_warnings": "{w} with a warning (no verdict)",
+    "summary_refer": "Refer: {k} (at or above the threshold of {threshold})",
+    "summary_refer_caution": "Refer: {k} (at or above the threshold of {threshold}; {c} of them with a caution about the photo)",
+    "summary_no_flag": "No flag: {k} (below the threshold)",
+    "summary_uncertain": "Uncertain: {k} (no verdict: the photo could not be judged)",
     "summary_errors": "{e} file(s) could not be read",
-    "summary_truth": "Recorded diagnosis known for {m}: {c} correct, accuracy {accuracy}",
+    "summary_truth": "Recorded diagnosis known for {m}; of the {j} with a decision, {c} agree with it: accuracy {accuracy}",
+    "summary_truth_skipped": "{u} uncertain not counted in this accuracy (no decision to compare)",
+    "summary_truth_none": "Recorded diagnosis known for {m}, but none got a decision: no accuracy to show",
     "example_name": "Example {image_id}",
     "photo": "Photo",
     "gradcam": "Grad-CAM: regions that drove the result",
     "gradcam_empty": "(empty map: no region pushed the model towards this result)",
     "p_malignant": "Probability of malignancy",
     "threshold_mark": "threshold {threshold}",
-    "above": "Above the malignancy threshold of {threshold}: refer for examination by a dermatologist.",
-    "below": "Below the malignancy threshold of {threshold}: this model raises no flag. That does not rule out a "
+    "outcome_refer": "Refer",
+    "outcome_no_flag": "No flag",
+    "outcome_uncertain": "Uncertain",
+    "decision_refer": "At or above the malignancy threshold of {threshold}: have this lesion examined by a dermatologist. "
+    "This is not a diagnosis of cancer.",
+    "decision_no_flag": "Below the malignancy threshold of {threshold}: this model raises no flag. That does not rule out a "
     "malignancy; a lesion that changes or worries you still needs a dermatologist.",
-    "no_verdict": "No verdict for this image.",
-    "unreliable": "(not meaningful for this image)",
+    "decision_uncertain": "No verdict for this image. This is not reassurance: a lesion that changes or worries you needs "
+    "a dermatologist.",
+    "caution": "Caution:",
+    "unreliable": "(not reliable for this image)",
     "breakdown": "Estimated probability of each diagnosis",
     "malignant_kind": "malignant",
     "benign_kind": "benign",
     "truth": "Recorded diagnosis: {label} ({kind})",
     "correct": "✓ correct",
     "incorrect": "✗ incorrect",
+    "not_judged": "not counted (no verdict)",
     "could_not_read": "Could not be classified",
     # Gate warnings (prediction.warning_code) and refusals (ImageRejected.reason).
-    "gate_blank": GATE_MESSAGES["blank"],
-    "gate_blurred": GATE_MESSAGES["blurred"],
-    "gate_not_dermoscopy": GATE_MESSAGES["not_dermoscopy"],
-    "gate_other": "This image does not look like the dermoscopy photos the model was trained on; the result is not reliable.",
+    "gate_blank": "This image is almost uniform: it does not show a skin lesion the model can judge.",
+    "gate_blurred": "This image is too blurred for the model to judge; retake the photo in focus.",
+    "gate_not_dermoscopy": "This does not look like a dermoscopy photo of a pigmented skin lesion (the kind the model was "
+    "trained on), so its number is not reliable for this image.",
+    "gate_other": "This image does not look like the dermoscopy photos the model was trained on; its number is not reliable.",
     "reject_not_found": "The file could not be found on the server; please upload it again.",
     "reject_empty": "The file is empty (0 bytes).",
     "reject_too_large": "The file is too large: at most {max_mb} MB and {max_mp} megapixels.",
@@ -104,15 +124,32 @@ EN: dict[str, str] = {
     "dx_akiec": "Actinic keratosis / intraepithelial carcinoma",
     # About (built per request).
     "about_model": "### The model",
+    "about_id": "Model",
+    "about_version": "Version",
+    "about_date": "Date",
+    "about_unknown": "not recorded",
     "about_backbone": "Network",
     "about_input": "Input size",
     "about_source": "Loaded from",
-    "about_note": "Note",
+    "source_bundled": "bundled with the app",
+    "source_local": "a local model folder",
+    "source_hub": "the Hugging Face Hub",
+    "source_cache": "the Hugging Face Hub (local copy)",
+    "about_fallback": "The configured model could not be loaded, so the app serves this one instead.",
     "about_threshold": "Malignancy threshold",
     "about_threshold_how": "chosen on the validation split for a sensitivity of {target}",
     "about_temperature": "Calibration (temperature)",
     "about_results": "### Results on held-out lesions",
-    "about_no_metrics": "This model folder has no metrics.json, so no results can be shown.",
+    "about_counts": "On the {n} test images, held out from training and validation:",
+    "about_missed": "**Missed cancers:** {fn} of {malignant} malignant lesions were below the threshold (sensitivity {sensitivity}).",
+    "about_false_alarms": "**False alarms:** {fp} of {benign} benign lesions were referred (specificity {specificity}); "
+    "of all referrals, {precision} were malignant.",
+    "about_melanoma": "**Melanoma:** {flagged} of {n} melanomas referred (melanoma sensitivity {sensitivity}); {missed} missed.",
+    "about_melanoma_unknown": "**Melanoma:** its own sensitivity is not recorded for this model.",
+    "about_gate": "**Uncertain photos:** the quality check flagged {p} of the {n} validation dermoscopy images ({k}). "
+    "Below the threshold such a photo gets “uncertain”; at or above it the referral stands, with a caution.",
+    "about_gate_unknown": "**Uncertain photos:** the quality check's rate is not recorded for this model.",
+    "about_no_metrics": "No measured results are recorded for this model.",
     "about_metric": "Measure",
     "about_validation": "Validation",
     "about_test": "Test",
@@ -142,15 +179,19 @@ KO: dict[str, str] = {
     "모두 분석하면 모델이 이 이미지들에서 얼마나 맞히는지 볼 수 있습니다.",
     "examples_label": "예시 이미지 (테스트 세트)",
     "examples_button": "예시 모두 분석하기",
-    "examples_missing": "이 서버에는 예시 이미지가 없습니다. 예시를 사용하려면 환경 변수 `HAM10000_DIR`을 HAM10000 폴더로 "
-    "지정하거나(또는 `data/ham10000`에 두거나), `SKIN_LESION_MODEL_REPO`를 `examples/`가 있는 Hugging Face Hub 모델 "
-    "저장소로 지정한 뒤 앱을 다시 시작하세요.",
+    "examples_missing": "이 모델에 사용할 수 있는 예시가 없습니다.",
+    "examples_credit": "예시 이미지: HAM10000(Tschandl 외 2018, doi:10.1038/sdata.2018.161), CC BY-NC 4.0.",
+    "guidance": "**의미 있는 결과를 얻으려면:** 더모스코피(피부확대경)로 찍은 사진, 색소성 병변 하나, 병변이 가운데에 전체가 "
+    "나오도록, 초점이 맞게 찍으세요. 병변의 가장자리를 잘라 내지 마세요. 일반 휴대폰 사진은 모델이 학습한 사진이 아닙니다.",
     "results_label": "결과",
     "roc_label": "**ROC 곡선** (테스트 세트): 악성 확률이 양성과 악성을 얼마나 잘 구분하는지 보여 줍니다. 점은 기준치입니다.",
     "reliability_label": "**신뢰도 도표** (테스트 세트): 예측한 악성 확률과 실제 악성 비율을 비교합니다.",
     "about_intended": "### 사용 목적\n연구 및 교육용 보조 도구입니다. 신경망이 색소성 피부 병변의 더모스코피 사진을 어떻게 판단하고 "
-    "어디를 보는지 살펴보기 위한 것입니다. 의료기기가 아니며 진단하지 않습니다. 병변의 검사, 치료 또는 제거 여부를 결정하는 데 "
-    "사용해서는 안 됩니다.",
+    "어디를 보는지 살펴보기 위한 것입니다. 의료기기가 아니며 진단하지 않습니다.\n\n"
+    "**세 가지 결과의 뜻.** **진료 권고:** 악성 확률이 모델의 기준치 이상이어서, 모델이 피부과 전문의의 진찰을 받아 보도록 "
+    "권합니다. 암 진단이 아니며, 권고된 병변 중 많은 수가 양성입니다. **표시 없음:** 기준치 미만입니다. 악성이 배제되는 것은 "
+    "아닙니다. **불확실:** 모델이 판단할 수 있는 사진으로 보이지 않아 판정하지 않습니다. 어떤 결과도 변하거나 걱정되는 병변을 "
+    "피부과 전문의에게 보이지 않을 이유가 되지 않으며, 치료나 제거를 결정하지 않습니다.",
     "about_limitations": "### 한계\n"
     "- 하나의 공개 데이터 세트(HAM10000: 오스트리아와 호주에서 수집된, 주로 밝은 피부의 더모스코피 이미지)로 학습하고 "
     "평가했습니다. 다른 인구 집단, 카메라, 병원에서는 검증되지 않았으며, 이 페이지의 테스트 결과는 같은 데이터 세트에서 학습에 쓰지 "
@@ -164,38 +205,50 @@ KO: dict[str, str] = {
     "doi:10.1038/sdata.2018.161)으로 학습했으며, 라이선스는 **CC BY-NC 4.0**입니다. 모델과 예시 이미지는 출처를 밝히고 "
     "비상업적 목적으로만 사용할 수 있습니다.",
     "placeholder": "더모스코피 이미지를 올리거나 예시를 클릭한 다음 **분석하기**를 누르세요.",
+    "will_classify": "분석할 이미지({n}장):",
+    "too_many_files": "{given}개 파일을 골랐습니다. 한 번에 최대 {max_images}장까지 분석합니다. 분석하지 않을 파일: {names}.",
     "no_input": "분석할 이미지가 없습니다. 이미지를 한 장 이상 올리거나 예시를 클릭하세요.",
-    "too_many": "{given}장 중 처음 {max_images}장만 분석했습니다(한 번에 최대 {max_images}장).",
+    "too_many": "{given}개 파일 중 처음 {max_images}장만 분석했습니다. 분석하지 않은 파일: {names}.",
     "progress": "{n}장 중 {i}번째 이미지 분석 중",
     "summary_title": "요약",
     "summary_images": "이미지 {n}장 분석",
-    "summary_above": "악성 기준치 {threshold} 이상: {k}장",
-    "summary_warnings": "경고(판정 없음): {w}장",
+    "summary_refer": "진료 권고: {k}장 (기준치 {threshold} 이상)",
+    "summary_refer_caution": "진료 권고: {k}장 (기준치 {threshold} 이상, 그중 {c}장은 사진에 대한 주의 표시)",
+    "summary_no_flag": "표시 없음: {k}장 (기준치 미만)",
+    "summary_uncertain": "불확실: {k}장 (판정 없음: 사진을 판단할 수 없음)",
     "summary_errors": "읽을 수 없는 파일: {e}개",
-    "summary_truth": "기록된 진단이 있는 {m}장 중 {c}장 정답, 정확도 {accuracy}",
+    "summary_truth": "기록된 진단이 있는 {m}장 중 판정이 나온 {j}장에서 {c}장 일치: 정확도 {accuracy}",
+    "summary_truth_skipped": "불확실 {u}장은 이 정확도에 넣지 않았습니다(비교할 판정 없음)",
+    "summary_truth_none": "기록된 진단이 있는 {m}장 모두 판정이 나오지 않아 정확도를 표시하지 않습니다",
     "example_name": "예시 {image_id}",
     "photo": "사진",
     "gradcam": "Grad-CAM: 결과에 영향을 준 부위",
     "gradcam_empty": "(빈 지도: 이 결과 쪽으로 모델을 이끈 부위가 없음)",
     "p_malignant": "악성 확률",
     "threshold_mark": "기준치 {threshold}",
-    "above": "악성 기준치 {threshold} 이상: 피부과 전문의의 진찰을 받으세요.",
-    "below": "악성 기준치 {threshold} 미만: 이 모델은 경고를 표시하지 않았습니다. 그렇다고 악성이 배제되는 것은 아니며, "
+    "outcome_refer": "진료 권고",
+    "outcome_no_flag": "표시 없음",
+    "outcome_uncertain": "불확실",
+    "decision_refer": "악성 기준치 {threshold} 이상: 이 병변은 피부과 전문의의 진찰을 받으세요. 암 진단은 아닙니다.",
+    "decision_no_flag": "악성 기준치 {threshold} 미만: 이 모델은 표시하지 않았습니다. 그렇다고 악성이 배제되는 것은 아니며, "
     "변하거나 걱정되는 병변은 피부과 전문의의 진찰이 필요합니다.",
-    "no_verdict": "이 이미지에 대해서는 판정하지 않습니다.",
-    "unreliable": "(이 이미지에서는 의미 없음)",
+    "decision_uncertain": "이 이미지에 대해서는 판정하지 않습니다. 안심해도 된다는 뜻이 아닙니다. 변하거나 걱정되는 병변은 "
+    "피부과 전문의의 진찰이 필요합니다.",
+    "caution": "주의:",
+    "unreliable": "(이 이미지에서는 신뢰할 수 없음)",
     "breakdown": "진단별 추정 확률",
     "malignant_kind": "악성",
     "benign_kind": "양성",
     "truth": "기록된 진단: {label} ({kind})",
     "correct": "✓ 정답",
     "incorrect": "✗ 오답",
+    "not_judged": "계산에서 제외(판정 없음)",
     "could_not_read": "분석할 수 없음",
-    "gate_blank": "이 이미지는 거의 균일하여 피부 병변이 보이지 않습니다. 아래 결과는 의미가 없습니다.",
-    "gate_blurred": "이 이미지는 너무 흐려서 평가할 수 없습니다. 초점을 맞춰 다시 촬영하세요. 아래 결과는 신뢰할 수 없습니다.",
-    "gate_not_dermoscopy": "모델이 학습한 색소성 피부 병변의 더모스코피 사진으로 보이지 않습니다. 이 이미지에 대한 아래 결과는 "
-    "의미가 없습니다.",
-    "gate_other": "모델이 학습한 더모스코피 사진과 다르게 보입니다. 결과를 신뢰할 수 없습니다.",
+    "gate_blank": "이 이미지는 거의 균일하여 모델이 판단할 수 있는 피부 병변이 보이지 않습니다.",
+    "gate_blurred": "이 이미지는 너무 흐려서 모델이 판단할 수 없습니다. 초점을 맞춰 다시 촬영하세요.",
+    "gate_not_dermoscopy": "모델이 학습한 색소성 피부 병변의 더모스코피 사진으로 보이지 않으므로, 이 이미지에 대한 숫자는 "
+    "신뢰할 수 없습니다.",
+    "gate_other": "모델이 학습한 더모스코피 사진과 다르게 보입니다. 숫자를 신뢰할 수 없습니다.",
     "reject_not_found": "서버에서 파일을 찾을 수 없습니다. 다시 올려 주세요.",
     "reject_empty": "파일이 비어 있습니다(0바이트).",
     "reject_too_large": "파일이 너무 큽니다. 최대 {max_mb}MB, {max_mp}메가픽셀까지 가능합니다.",
@@ -211,15 +264,33 @@ KO: dict[str, str] = {
     "dx_bcc": "기저세포암",
     "dx_akiec": "광선각화증 / 상피내암",
     "about_model": "### 모델",
+    "about_id": "모델",
+    "about_version": "버전",
+    "about_date": "날짜",
+    "about_unknown": "기록 없음",
     "about_backbone": "신경망",
     "about_input": "입력 크기",
     "about_source": "불러온 곳",
-    "about_note": "참고",
+    "source_bundled": "앱에 포함된 모델",
+    "source_local": "로컬 모델 폴더",
+    "source_hub": "Hugging Face Hub(온라인)",
+    "source_cache": "Hugging Face Hub(로컬 사본)",
+    "about_fallback": "설정된 모델을 불러올 수 없어 이 모델을 대신 제공합니다.",
     "about_threshold": "악성 기준치",
     "about_threshold_how": "검증 세트에서 민감도 {target}에 맞춰 정함",
     "about_temperature": "보정(온도)",
     "about_results": "### 학습에 쓰지 않은 병변에서의 결과",
-    "about_no_metrics": "이 모델 폴더에는 metrics.json이 없어 결과를 표시할 수 없습니다.",
+    "about_counts": "학습과 검증에 쓰지 않은 테스트 이미지 {n}장에서:",
+    "about_missed": "**놓친 암:** 악성 병변 {malignant}개 중 {fn}개가 기준치 미만이었습니다(민감도 {sensitivity}).",
+    "about_false_alarms": "**위양성:** 양성 병변 {benign}개 중 {fp}개에 진료를 권고했습니다(특이도 {specificity}). "
+    "권고한 것 중 실제 악성은 {precision}였습니다.",
+    "about_melanoma": "**흑색종:** 흑색종 {n}개 중 {flagged}개에 진료를 권고했습니다(흑색종 민감도 {sensitivity}). "
+    "{missed}개를 놓쳤습니다.",
+    "about_melanoma_unknown": "**흑색종:** 이 모델에는 흑색종만의 민감도가 기록되어 있지 않습니다.",
+    "about_gate": "**불확실한 사진:** 품질 검사는 검증용 더모스코피 이미지 {n}장 중 {p}({k}장)에 표시했습니다. "
+    "기준치 미만이면 이런 사진은 ‘불확실’이 되고, 기준치 이상이면 주의 표시와 함께 진료 권고가 유지됩니다.",
+    "about_gate_unknown": "**불확실한 사진:** 이 모델에는 품질 검사 비율이 기록되어 있지 않습니다.",
+    "about_no_metrics": "이 모델에는 측정 결과가 기록되어 있지 않습니다.",
     "about_metric": "지표",
     "about_validation": "검증",
     "about_test": "테스트",
@@ -255,6 +326,15 @@ def t(lang: str, key: str, **values) -> str:
     """The text for `key` in `lang` (English if missing there), with `values` and the input limits filled in."""
     text = TRANSLATIONS.get(lang, EN).get(key) or EN[key]
     return text.format(**_LIMITS, **values) if "{" in text else text
+
+
+def decision_text(lang: str, code: str, threshold: str) -> str:
+    """The decision in words for a `Prediction.decision_code`."""
+    return t(lang, f"decision_{code}", threshold=threshold)
+
+
+def outcome_name(lang: str, code: str) -> str:
+    return t(lang, f"outcome_{code}")
 
 
 def gate_message(lang: str, code: str | None) -> str:

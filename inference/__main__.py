@@ -26,7 +26,7 @@ EXIT_OK, EXIT_NOTHING_CLASSIFIED, EXIT_USAGE = 0, 1, 2
 UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f<>:"/\\|?*]')  # not allowed in a file name on some system
 MAX_STEM_BYTES = 120  # file names are limited to 255 bytes; the suffix and a number need a few
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-COLUMNS = ["path", "p_malignant", "malignant", "threshold", *(f"p_{label}" for label in LABELS), "warning", "error"]
+COLUMNS = ["path", "p_malignant", "decision", "malignant", "threshold", *(f"p_{label}" for label in LABELS), "warning", "error"]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -70,7 +70,8 @@ def result_row(path: Path, result) -> dict[str, str]:
     row = dict.fromkeys(COLUMNS, "")
     row["path"] = str(path)
     if isinstance(result, Prediction):
-        row.update(p_malignant=f"{result.p_malignant:.4f}", malignant=str(int(result.malignant)), threshold=f"{result.threshold:.4f}")
+        row.update(p_malignant=f"{result.p_malignant:.4f}", decision=result.decision_code,
+                   malignant=str(int(result.decision_code == "refer")), threshold=f"{result.threshold:.4f}")
         row.update({f"p_{label}": f"{result.diagnoses[label]:.4f}" for label in LABELS})
         row["warning"] = f"{result.warning_code}: {one_line(result.warning)}" if result.warning_code else ""
     else:

@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from inference import model_files as files
 from inference.config import ModelConfig
 from inference.disclaimer import DISCLAIMER
 from inference.gate import Gate
@@ -43,7 +44,7 @@ class ModelSource:
 @dataclass
 class Prediction:
     p_malignant: float
-    malignant: bool  # p_malignant >= threshold
+    malignant: bool  # p_malignant >= threshold, i.e. decision_code == "refer"
     threshold: float
     diagnoses: dict[str, float]
     warning: str | None = None  # set when the image does not look like a usable dermoscopy photo
@@ -53,11 +54,21 @@ class Prediction:
     heatmap: np.ndarray | None = field(default=None, repr=False)
     overlay: Image.Image | None = field(default=None, repr=False)
 
+    @property
+    def decision_code(self) -> str:
+        """The one rule every surface follows: "refer" when P(malignant) reaches the threshold (even on an image the
+        gate warns about: a possible cancer is never hidden), "uncertain" when the gate warns below it (never
+        reassuring), else "no_flag"."""
+        if self.p_malignant >= self.threshold:
+            return "refer"
+        return "uncertain" if self.warning_code else "no_flag"
+
     def to_dict(self) -> dict:
         """JSON-ready summary (no images)."""
         return {
             "p_malignant": round(self.p_malignant, 4),
-            "malignant": self.malignant,
+            "decision_code": self.decision_code,
+            "malignant": self.decision_code == "refer",
             "threshold": round(self.threshold, 4),
             "diagnoses": {k: round(v, 4) for k, v in self.diagnoses.items()},
             "warning": self.warning,
@@ -87,7 +98,7 @@ class Classifier:
         self.folder = folder
         self.source = source or ModelSource("local", folder)
         self.config = ModelConfig.load(folder)
-        model = keras.saving.load_model(folder / "model.keras", safe_mode=True, compile=False)
+        model = keras.saving.load_model(folder / files.MODEL, safe_mode=True, compile=False)
         backbone, head = split_at(model, self.config.gradcam_layer)
         # One forward pass gives the Grad-CAM layer's activations and the gate layer's pooled features.
         gate_layer = self.config.gate_layer or self.config.gradcam_layer

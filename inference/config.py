@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from inference.model_files import CONFIG
+
 SCHEMA_VERSION = 1
 
 # Order of the 7 outputs; the batch CLI's columns follow it.
@@ -30,6 +32,17 @@ NORMALISATION = {
 }
 
 
+# How the HAM10000 training copy (200x150) was made from the dermatoscope's 600x450 photos, as fitted on
+# twins of the train split by `python -m train.source_processing` (mean absolute difference to the copy).
+HAM10000_COPY_PROCESSING = {
+    "short_side": 150,
+    "resample": "bicubic",
+    "jpeg_quality": 75,
+    "mean_abs_difference": 0.887,
+    "fitted_on": "317 train-split twins (mean absolute difference to the copy, grey levels)",
+}
+
+
 @dataclass
 class Preprocessing:
     """How a photo becomes a model input; `prepare_image` follows it step by step."""
@@ -40,6 +53,10 @@ class Preprocessing:
     channel_order: str = "RGB"
     mean: list[float] = field(default_factory=lambda: [127.0, 127.0, 127.0])
     std: list[float] = field(default_factory=lambda: [128.0, 128.0, 128.0])
+    # How the training images were made from full-size photos ({"short_side", "resample", "jpeg_quality"}):
+    # an upload larger than them is processed the same way. None: Lanczos to `source_resolution`, no JPEG.
+    source_processing: dict | None = None
+    colour_constancy: str = "none"  # or "shades_of_gray": the light's colour divided out (Finlayson 2004, p=6)
 
 
 @dataclass
@@ -73,7 +90,7 @@ class ModelConfig:
         return {**data, **extra}
 
     def save(self, folder: str | Path) -> None:
-        Path(folder, "config.json").write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        Path(folder, CONFIG).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
@@ -86,8 +103,15 @@ class ModelConfig:
 
     @classmethod
     def load(cls, folder: str | Path) -> ModelConfig:
-        return cls.from_dict(json.loads(Path(folder, "config.json").read_text()))
+        return cls.from_dict(json.loads(Path(folder, CONFIG).read_text()))
 
 
-def default_preprocessing(backbone: str, source_resolution: int = 150) -> Preprocessing:
-    return Preprocessing(source_resolution=source_resolution, **NORMALISATION[backbone])
+def default_preprocessing(
+    backbone: str, source_resolution: int = 150, source_processing: dict | None = None, colour_constancy: str = "none"
+) -> Preprocessing:
+    return Preprocessing(
+        source_resolution=source_resolution,
+        source_processing=source_processing,
+        colour_constancy=colour_constancy,
+        **NORMALISATION[backbone],
+    )

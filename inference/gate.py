@@ -22,7 +22,9 @@ import numpy as np
 from scipy.ndimage import laplace
 from sklearn.covariance import LedoitWolf
 
-GATE_FILE = "gate.npz"
+from inference import model_files as files
+
+GATE_FILE = files.GATE
 DISTANCE_QUANTILE = 0.99  # of held-out training images' distances: about 1% false alarms
 QUALITY_QUANTILE = 0.005  # of training images' contrast and sharpness, divided by QUALITY_MARGIN
 QUALITY_MARGIN = 1.25

@@ -17,15 +17,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from inference import model_files as files
 from inference.config import ModelConfig
 
 log = logging.getLogger(__name__)
 
-# What serving needs from a model repo; split.csv and the examples are left on the Hub.
-MODEL_FILES = ["model.keras", "config.json", "gate.npz", "metrics.json", "README.md", "*.png"]
-NOT_MODEL_FILES = ["examples/*", "split.csv"]
-REQUIRED_FILES = ("model.keras", "config.json", "gate.npz")
-EXAMPLE_FILES = ["examples/*"]
+# What serving fetches from a model repo (the examples come with the app; see examples/).
+MODEL_FILES = list(files.SERVED)
+NOT_MODEL_FILES = [f"{files.EXAMPLES_DIR}/*"]
+REQUIRED_FILES = files.REQUIRED
+EXAMPLE_FILES = [f"{files.EXAMPLES_DIR}/*"]
 COMMIT_HASH = re.compile(r"[0-9a-f]{40}")
 # Seconds for the Hub to start answering a request. A Hub that accepts connections and never answers is given up
 # after this, not after the whole download's deadline.
@@ -77,8 +78,8 @@ def download_examples(repo_id: str, revision: str | None, timeout: float) -> Pat
             folder = Path(snapshot_download(repo_id, revision=revision, allow_patterns=EXAMPLE_FILES, local_files_only=True))
         except Exception:
             return None
-    examples = folder / "examples"
-    return examples if (examples / "manifest.csv").is_file() else None
+    examples = folder / files.EXAMPLES_DIR
+    return examples if (examples / files.EXAMPLES_MANIFEST).is_file() else None
 
 
 def check_model_folder(folder: Path) -> None:
@@ -86,7 +87,7 @@ def check_model_folder(folder: Path) -> None:
     for name in REQUIRED_FILES:
         if not (folder / name).is_file():
             raise ValueError(f"{name} is missing from {folder}")
-    for name in ("model.keras", "gate.npz"):
+    for name in (files.MODEL, files.GATE):
         try:
             with zipfile.ZipFile(folder / name) as archive:
                 damaged = archive.testzip()
@@ -97,7 +98,7 @@ def check_model_folder(folder: Path) -> None:
     try:
         ModelConfig.load(folder)
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"config.json is unreadable ({type(error).__name__}: {error})") from None
+        raise ValueError(f"{files.CONFIG} is unreadable ({type(error).__name__}: {error})") from None
 
 
 def forget_unreachable() -> None:

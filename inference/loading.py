@@ -17,8 +17,8 @@ BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "models" / "skin-lesion
 REPO_ENV = "SKIN_LESION_MODEL_REPO"  # a Hub repo id such as "user/skin-lesion-lite0"
 REVISION_ENV = "SKIN_LESION_MODEL_REVISION"  # a commit hash (a branch name works, with a warning)
 HUB_TIMEOUT_ENV = "SKIN_LESION_HUB_TIMEOUT"
-# Seconds for the whole model download. With the examples' 5 s (examples.HUB_TIMEOUT) start-up waits at most 15 s
-# for the Hub; one that never answers costs hub.ANSWER_TIMEOUT (5 s), and the examples then skip it.
+# Seconds for the whole model download: start-up waits at most this for the Hub (the bound is 15 s beyond an
+# offline start); a Hub that never answers costs hub.ANSWER_TIMEOUT (5 s).
 DEFAULT_HUB_TIMEOUT = 10.0
 
 
@@ -31,6 +31,14 @@ def load_classifier(source: str | None = None, revision: str | None = None) -> C
     classifier = _resolve(source or os.environ.get(REPO_ENV), revision)
     log.info("serving %s%s", classifier.describe(), f" (fallback: {classifier.source.note})" if classifier.source.note else "")
     return classifier
+
+
+def looks_like_a_path(source: str) -> bool:
+    """Whether --model names a local folder rather than a Hub repo id ("owner/name"): "./x", "/x", "~/x", an existing
+    path, more than one "/", or a folder inside an existing one ("models/typo"). A missing one is then an error."""
+    path = Path(source).expanduser()
+    return (source.startswith((".", "/", "~")) or "\\" in source or path.exists() or source.count("/") > 1
+            or ("/" in source and path.parent.is_dir()))
 
 
 def _resolve(source: str | None, revision: str | None) -> Classifier:

@@ -1,12 +1,11 @@
-"""The Gradio app, end to end: `python app.py` in a subprocess on 127.0.0.1, driven with gradio_client.
+"""The Gradio app, end to end: `python app.py` in a subprocess on 127.0.0.1, as a fresh clone runs it (no HAM10000
+folder), driven with gradio_client and raw HTTP.
 
-Also the parts that need no server: translations, language choice, the example manifest and where its
-images come from.
+Also the parts that need no server: translations, language choice, the committed examples and their licence.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import socket
@@ -43,9 +42,12 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(app_model, data_dir, tmp_path_factory):
-    """`python app.py --model ... --port ... --share` with no way out: the share link must fail and the app keep serving."""
+    """`python app.py --model ... --port ... --share` with no way out: the share link must fail and the app keep serving.
+
+    Like a fresh clone or a Space: no HAM10000 folder anywhere (the examples are the committed ones)."""
     tmp = tmp_path_factory.mktemp("app")
-    env = {**os.environ, "HAM10000_DIR": str(data_dir), "SKIN_LESION_EXAMPLES_DIR": str(tmp / "examples"),
+    env = {k: v for k, v in os.environ.items() if k not in ("HAM10000_DIR", "SKIN_LESION_MODEL_REPO", "SKIN_LESION_EXAMPLES_DIR")}
+    env = {**env, "HOME": str(tmp / "home"),
            "GRADIO_TEMP_DIR": str(tmp / "gradio"), "GRADIO_ANALYTICS_ENABLED": "False",
            "GRADIO_SHARE_SERVER_ADDRESS": "127.0.0.1:9",  # a closed local port: never a public tunnel, even online
            "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -61,7 +63,7 @@ def server(app_model, data_dir, tmp_path_factory):
             process.kill()
             pytest.fail("app.py did not start:\n" + "".join(lines[-40:]))
         time.sleep(0.5)
-    yield types.SimpleNamespace(url=f"http://127.0.0.1:{port}/", lines=lines, examples=tmp / "examples")
+    yield types.SimpleNamespace(url=f"http://127.0.0.1:{port}/", lines=lines, temp=tmp / "gradio")
     process.terminate()
     process.wait(timeout=30)
 
@@ -112,7 +114,10 @@ def test_every_string_is_translated():
         assert re.search(r"[\uac00-\ud7a3]", korean), key  # Hangul in every Korean string
     for code in MESSAGES:  # every gate warning and every refusal reason has its own message
         assert app_i18n.gate_message("ko", code) == app_i18n.KO[f"gate_{code}"]
-        assert app_i18n.gate_message("en", code) == MESSAGES[code]
+        assert app_i18n.gate_message("en", code) == app_i18n.EN[f"gate_{code}"] != app_i18n.EN["gate_other"]
+    for code in ("refer", "no_flag", "uncertain"):  # every decision code has its name and its sentence
+        assert app_i18n.outcome_name("ko", code) == app_i18n.KO[f"outcome_{code}"]
+        assert "{threshold}" in app_i18n.EN[f"decision_{code}"] or code == "uncertain"
     for reason in ("not_found", "empty", "too_large", "not_an_image", "truncated", "too_small"):
         assert app_i18n.rejection_message("ko", reason) != app_i18n.rejection_message("ko", "something_new")
     assert app_i18n.rejection_message("en", "something_new") == app_i18n.EN["reject_other"]
@@ -146,51 +151,41 @@ def test_manifest_is_the_test_split(manifest, data_dir, app_model):
     assert examples.select(records, split) == manifest
 
 
-def test_examples_come_from_data_then_hub_else_none(manifest, data_dir, tmp_path, monkeypatch):
-    import inference
+def test_examples_are_committed_with_their_licence(manifest, data_dir, tmp_path):
+    """A fresh clone has the images: the manifest's, byte for byte HAM10000's, small, with their licence beside them."""
+    import subprocess
 
-    monkeypatch.setenv(examples.CACHE_ENV, str(tmp_path / "cache"))
-    some = tmp_path / "some"  # a data dir holding only two of the images
-    some.mkdir()
-    for example in manifest[:2]:
-        (some / f"{example.image_id}.jpg").write_bytes(image_of(data_dir, example.image_id).read_bytes())
-    monkeypatch.setattr(examples, "data_dirs", lambda: [some])
-    hub_folder = tmp_path / "hub" / "examples"
-    hub_folder.mkdir(parents=True)
-    (hub_folder / f"{manifest[2].image_id}.jpg").write_bytes(image_of(data_dir, manifest[2].image_id).read_bytes())
-    calls = []
-
-    def download_examples(repo_id, revision, timeout):
-        calls.append((repo_id, revision))
-        return hub_folder  # like inference.hub.download_examples: the examples/ folder
-
-    fake_hub = types.SimpleNamespace(download_examples=download_examples)
-    monkeypatch.setattr(inference, "hub", fake_hub, raising=False)
-    monkeypatch.setitem(sys.modules, "inference.hub", fake_hub)
-
-    found = examples.materialise("user/model", "abc123")
-    assert [e.image_id for e in found.examples] == [e.image_id for e in manifest[:3]]
-    assert found.source == "hub" and calls == [("user/model", "abc123")]
-    assert set(found.missing) == {e.image_id for e in manifest[3:]}
+    tracked = subprocess.run(["git", "ls-files", "examples"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    for example in manifest:
+        path = examples.image_path(example.image_id)
+        assert f"examples/{path.name}" in tracked, path
+        assert path.read_bytes() == image_of(data_dir, example.image_id).read_bytes()
+        assert path.stat().st_size < 20_000
+    assert sorted(p.stem for p in examples.FOLDER.glob("*.jpg")) == sorted(e.image_id for e in manifest)
+    attribution = examples.ATTRIBUTION.read_text()
+    assert "examples/ATTRIBUTION.md" in tracked
+    assert all(s in attribution for s in ("CC BY-NC 4.0", "Tschandl", "doi:10.1038/sdata.2018.161", "Non-commercial"))
+    shown = examples.load()
+    assert [e.image_id for e in shown.examples] == [e.image_id for e in manifest] and shown.missing == []
     # An upload with the same bytes is recognised as that example; other bytes are not.
     copy = tmp_path / "renamed.jpg"
-    copy.write_bytes(image_of(data_dir, manifest[1].image_id).read_bytes())
-    assert found.true_example(copy).dx == manifest[1].dx
-    assert found.true_example(image_of(data_dir, manifest[5].image_id)) is None
-    # Without data and with a failing Hub the app gets no examples, and no exception.
-    monkeypatch.setenv(examples.CACHE_ENV, str(tmp_path / "empty-cache"))
+    copy.write_bytes(examples.image_path(manifest[1].image_id).read_bytes())
+    assert shown.true_example(copy).dx == manifest[1].dx
+    other = next(p for p in sorted((data_dir / "images").glob("*.jpg")) if p.stem not in {e.image_id for e in manifest})
+    assert shown.true_example(other) is None
 
-    def unreachable(*_):
-        raise ConnectionError("Hub unreachable")
 
-    fake_hub.download_examples = unreachable
-    monkeypatch.setattr(examples, "data_dirs", lambda: [tmp_path / "nowhere"])
-    none = examples.materialise("user/model", None)
-    assert (none.examples, none.source, len(none.missing)) == ([], "none", len(manifest))
-    # A model whose test split excludes an example never shows it.
-    monkeypatch.setattr(examples, "data_dirs", lambda: [data_dir])
-    only = examples.materialise(None, None, test_ids={manifest[0].image_id})
-    assert [e.image_id for e in only.examples] == [manifest[0].image_id]
+def test_examples_outside_the_models_test_split_or_missing_are_left_out_and_logged(manifest, tmp_path, caplog):
+    folder = tmp_path / "examples"
+    folder.mkdir()
+    (folder / "manifest.csv").write_bytes(examples.MANIFEST.read_bytes())
+    for example in manifest[1:]:
+        (folder / f"{example.image_id}.jpg").write_bytes(examples.image_path(example.image_id).read_bytes())
+    with caplog.at_level("WARNING", logger="examples"):
+        shown = examples.load(test_ids={e.image_id for e in manifest[:-1]}, folder=folder)
+    assert [e.image_id for e in shown.examples] == [e.image_id for e in manifest[1:-1]]
+    assert shown.missing == [manifest[0].image_id, manifest[-1].image_id]
+    assert manifest[0].image_id in caplog.text and manifest[-1].image_id in caplog.text
 
 
 # --- against the running app -----------------------------------------------------------------------------
@@ -203,7 +198,7 @@ def test_share_fails_plainly_and_the_app_keeps_serving(server, client):
     assert "/predict" in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
 
 
-def test_predict_json_schema(client, data_dir, manifest):
+def test_predict_json_schema(client, data_dir, manifest, app_model):
     from gradio_client import handle_file
 
     from inference import DISCLAIMER
@@ -211,18 +206,22 @@ def test_predict_json_schema(client, data_dir, manifest):
 
     path = image_of(data_dir, manifest[0].image_id)
     result, overlay = client.predict(handle_file(str(path)), api_name="/predict")
-    keys = {"p_malignant", "malignant", "threshold", "diagnoses", "warning", "warning_code", "model", "disclaimer", "decision"}
+    keys = {"p_malignant", "decision_code", "malignant", "threshold", "diagnoses", "warning", "warning_code", "model", "disclaimer",
+            "decision"}
     assert keys <= set(result)
     assert 0.0 <= result["p_malignant"] <= 1.0 and 0.0 < result["threshold"] < 1.0
-    assert result["malignant"] == (result["p_malignant"] >= result["threshold"])
+    refer = result["p_malignant"] >= result["threshold"]
+    assert result["decision_code"] == ("refer" if refer else "uncertain" if result["warning_code"] else "no_flag")
+    assert result["malignant"] == (result["decision_code"] == "refer")
     assert list(result["diagnoses"]) == list(LABELS)
     assert sum(result["diagnoses"].values()) == pytest.approx(1.0, abs=1e-3)
     assert sum(result["diagnoses"][k] for k in MALIGNANT_LABELS) == pytest.approx(result["p_malignant"], abs=1e-3)
     assert result["warning"] is None or isinstance(result["warning"], str)
     assert result["disclaimer"] == DISCLAIMER
-    assert "efficientnet" in result["model"] or "resnet" in result["model"]
-    expected = "Above the malignancy threshold" if result["malignant"] else "Below the malignancy threshold"
-    assert result["warning_code"] or result["decision"].startswith(expected)
+    assert result["model"].startswith("efficientnet_lite0 · skin-lesion-lite0 @ sha256:")
+    assert str(app_model) not in str(result) and str(ROOT) not in str(result)  # no server path in the answer
+    expected = {"refer": "At or above the malignancy threshold", "no_flag": "Below the malignancy threshold", "uncertain": "No verdict"}
+    assert result["decision"].startswith(expected[result["decision_code"]])
     with Image.open(overlay) as image, Image.open(path) as photo:
         assert image.size == photo.size  # the Grad-CAM overlay at the photo's own size
 
@@ -237,35 +236,40 @@ def test_classify_several_images_matches_predict(client, data_dir, manifest):
     found = cards(html)
     assert [c["index"] for c in found] == ["0", "1", "2"]
     assert summary(html)["images"] == "3" and summary(html)["errors"] == "0"
+    counts = {code: 0 for code in ("refer", "no-flag", "uncertain")}
     for card, path in zip(found, paths, strict=True):
         assert path.name in card["text"]
         single, _ = client.predict(handle_file(str(path)), api_name="/predict")
         assert float(card["p-malignant"]) == pytest.approx(single["p_malignant"], abs=1e-4)
-        assert card["malignant"] == str(single["malignant"]).lower()
+        assert card["decision"] == single["decision_code"] and card["malignant"] == str(single["malignant"]).lower()
+        counts[single["decision_code"].replace("_", "-")] += 1
         assert f"{100 * float(card['p-malignant']):.1f}%" in card["text"]
         assert "Probability of malignancy" in card["text"] and "Melanoma" in card["text"]
-        decision = "Above the malignancy threshold of" if single["malignant"] else "Below the malignancy threshold of"
-        assert "No verdict" in card["text"] if single["warning_code"] else decision in card["text"]
+        assert single["decision"].split(":")[0] in card["text"]
+    assert {code: int(summary(html)[code]) for code in counts} == counts
     assert "truth" not in found[1]  # an image that is not an example has no recorded diagnosis
 
 
-def test_examples_show_true_label_mark_and_accuracy(client, data_dir, manifest):
+def test_examples_show_true_label_mark_and_accuracy(client, manifest):
     from gradio_client import handle_file
 
     from inference.config import MALIGNANT_LABELS
 
-    html = client.predict([handle_file(str(image_of(data_dir, e.image_id))) for e in manifest], api_name="/classify")
+    html = client.predict([handle_file(str(examples.image_path(e.image_id))) for e in manifest], api_name="/classify")
     found = cards(html)
     assert [c["truth"] for c in found] == [e.dx for e in manifest]
-    correct = 0
+    judged = correct = 0
     for card, example in zip(found, manifest, strict=True):
-        right = (card["malignant"] == "true") == (example.dx in MALIGNANT_LABELS)
-        correct += right
-        assert ("✓ correct" if right else "✗ incorrect") in card["text"]
         assert "Recorded diagnosis" in card["text"]
+        if card["decision"] == "uncertain":
+            assert "not counted (no verdict)" in card["text"] and "✓" not in card["text"] and "✗" not in card["text"]
+            continue
+        right = (card["decision"] == "refer") == (example.dx in MALIGNANT_LABELS)
+        judged, correct = judged + 1, correct + right
+        assert ("✓ correct" if right else "✗ incorrect") in card["text"]
     total = summary(html)
-    assert (total["judged"], total["correct"]) == (str(len(manifest)), str(correct))
-    assert f"{correct} correct, accuracy {100 * correct / len(manifest):.1f}%" in total["text"]
+    assert (total["known"], total["judged"], total["correct"]) == (str(len(manifest)), str(judged), str(correct))
+    assert f"{correct} agree with it: accuracy {100 * correct / judged:.1f}%" in total["text"]
 
 
 def test_bad_files_get_a_message_and_the_rest_completes(client, data_dir, manifest, tmp_path):
@@ -299,7 +303,7 @@ def test_korean_follows_the_browser_language(server, data_dir, manifest, tmp_pat
     html = korean.predict([handle_file(str(image_of(data_dir, manifest[0].image_id)))], api_name="/classify")
     (card,) = cards(html)
     assert "악성 확률" in card["text"] and "기록된 진단" in card["text"]
-    assert ("악성 기준치" in card["text"]) != ("판정하지 않습니다" in card["text"])
+    assert app_i18n.KO[f"outcome_{card['decision']}"] in card["text"]
     assert "Probability of malignancy" not in card["text"]
     bad = tmp_path / "empty.png"
     bad.write_bytes(b"")
@@ -307,21 +311,31 @@ def test_korean_follows_the_browser_language(server, data_dir, manifest, tmp_pat
         korean.predict(handle_file(str(bad)), api_name="/predict")
 
 
-def test_server_copies_examples_outside_the_repo(server, manifest):
-    assert sorted(p.stem for p in server.examples.glob("*.jpg")) == sorted(e.image_id for e in manifest)
-    assert not list((ROOT / "examples").glob("*.jpg"))  # the images are never in the repository
-    with open(examples.MANIFEST, newline="") as handle:
-        assert next(csv.reader(handle)) == ["image_id", "dx", "label"]
+def test_a_fresh_clone_shows_the_examples_and_no_operator_hints(server, manifest):
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(server.url + "config", timeout=30) as response:
+        config = json.loads(response.read())
+    gallery = next(c for c in config["components"] if c.get("props", {}).get("elem_id") == "examples")
+    shown = [item["image"]["orig_name"] for item in gallery["props"]["value"]]
+    assert shown == [f"{e.image_id}.jpg" for e in manifest]
+    page = json.dumps(config)
+    assert "examples-missing" not in page and "HAM10000_DIR" not in page and "SKIN_LESION_" not in page
+    assert f"examples: {len(manifest)} shown" in "".join(server.lines)
 
 
 def test_limits_are_stated_and_enforced(client, data_dir, manifest, tmp_path):
     from gradio_client import handle_file
     from gradio_client.exceptions import AppError
 
-    one = handle_file(str(image_of(data_dir, manifest[0].image_id)))
-    html = client.predict([one] * (app_i18n.MAX_IMAGES + 1), api_name="/classify")
+    paths = [tmp_path / f"photo{i}.jpg" for i in range(1, app_i18n.MAX_IMAGES + 2)]
+    for path in paths:
+        path.write_bytes(image_of(data_dir, manifest[0].image_id).read_bytes())
+    html = client.predict([handle_file(str(p)) for p in paths], api_name="/classify")
     assert len(cards(html)) == app_i18n.MAX_IMAGES
-    assert f"Only the first {app_i18n.MAX_IMAGES} of {app_i18n.MAX_IMAGES + 1} images were classified" in html
+    assert (f"{app_i18n.MAX_IMAGES + 1} files were chosen; only the first {app_i18n.MAX_IMAGES} were classified. "
+            f"Not classified: photo{app_i18n.MAX_IMAGES + 1}.jpg.") in html
     assert "upload at least one image" in client.predict([], api_name="/classify")
     with pytest.raises(AppError, match="No image to classify"):
         client.predict(None, api_name="/predict")
@@ -332,19 +346,93 @@ def test_limits_are_stated_and_enforced(client, data_dir, manifest, tmp_path):
     assert f"up to {app_i18n.MAX_IMAGES} at once, 25 MB each" in app_i18n.EN["upload_label"]
 
 
-def test_gate_warning_replaces_the_verdict(client, server, tmp_path):
+def test_the_gate_never_reassures(client, server, tmp_path):
     from gradio_client import Client, handle_file
 
     grey = tmp_path / "grey.png"
     Image.new("RGB", (200, 150), (128, 128, 128)).save(grey)
+    result, _ = client.predict(handle_file(str(grey)), api_name="/predict")
+    assert result["warning_code"] == "blank" and result["decision_code"] in ("refer", "uncertain")
     html = client.predict([handle_file(str(grey))], api_name="/classify")
     (card,) = cards(html)
-    assert card["warning"] == "blank"
-    assert "No verdict for this image." in card["text"] and "almost uniform" in card["text"]
-    assert "Above the malignancy threshold" not in card["text"] and "Below the malignancy threshold" not in card["text"]
-    assert "1 with a warning" in summary(html)["text"]
-    result, _ = client.predict(handle_file(str(grey)), api_name="/predict")
-    assert result["warning_code"] == "blank" and result["decision"] == result["warning"]
+    assert card["warning"] == "blank" and card["decision"] == result["decision_code"]
+    assert "Caution: This image is almost uniform" in card["text"]
+    assert "Below the malignancy threshold" not in card["text"] and "raises no flag" not in card["text"]
+    assert summary(html)["no-flag"] == "0"
     korean = Client(server.url, verbose=False, headers={"Accept-Language": "ko"}, download_files=str(tmp_path))
     (card,) = cards(korean.predict([handle_file(str(grey))], api_name="/classify"))
-    assert "이 이미지에 대해서는 판정하지 않습니다" in card["text"] and "거의 균일하여" in card["text"]
+    assert "주의:" in card["text"] and "거의 균일하여" in card["text"]
+
+
+# --- issue 13: one request must not freeze, bloat or cost the server ----------------------------------------------
+
+
+def test_a_huge_api_payload_is_refused_at_once_and_the_server_stays_responsive(server):
+    import json
+    import urllib.error
+    import urllib.request
+
+    item = {"path": "/tmp/x.jpg", "meta": {"_type": "gradio.FileData"}}
+    for endpoint, data in (("gradio_api/call/predict", [[item] * 100_000]), ("gradio_api/call/classify", [[item] * 20_000]),
+                           ("gradio_api/queue/join", [[item] * 1_000])):
+        body = json.dumps({"data": data, "fn_index": 0, "session_hash": "abc"}).encode()
+        request = urllib.request.Request(server.url + endpoint, data=body, headers={"Content-Type": "application/json"})
+        start = time.monotonic()
+        # Refused on its declared length, before the body is read: the client sees a 413, or the connection closed
+        # while it was still sending (urllib reports a broken pipe).
+        with pytest.raises(urllib.error.URLError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert time.monotonic() - start < 2.0, endpoint
+        if isinstance(refused.value, urllib.error.HTTPError):
+            assert refused.value.code == 413 and "Request refused" in refused.value.read().decode()
+        else:
+            assert isinstance(refused.value.reason, (BrokenPipeError, ConnectionResetError)), refused.value
+        start = time.monotonic()
+        with urllib.request.urlopen(server.url + "config", timeout=30) as response:
+            assert response.status == 200
+        assert time.monotonic() - start < 2.0
+    # A small list of many items, and a body that is not JSON, are refused too; a normal call still works.
+    many = json.dumps({"data": [[1] * 257]}).encode()
+    for body, code in ((many, 413), (b"[1, 2", 400), (b"[1, 2]", 400)):
+        request = urllib.request.Request(server.url + "gradio_api/call/classify", data=body, headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == code
+
+
+def test_only_the_documented_api_is_public(client):
+    api = client.view_api(print_info=False, return_format="dict")
+    assert list(api["named_endpoints"]) == ["/predict"] and not api["unnamed_endpoints"]
+
+
+def test_gradio_cleans_its_cache_and_overlays_do_not_pile_up(server, client, manifest):
+    import json
+    import urllib.request
+
+    from gradio_client import handle_file
+
+    import app
+
+    for example in manifest[:3]:
+        client.predict(handle_file(str(examples.image_path(example.image_id))), api_name="/predict")
+    assert len(list((server.temp / "overlays").glob("*.png"))) >= 3  # one file per request: none rewrites another's
+    time.sleep(app.OVERLAY_MAX_AGE + 1)
+    result, overlay = client.predict(handle_file(str(examples.image_path(manifest[0].image_id))), api_name="/predict")
+    assert Image.open(overlay).size == (200, 150)  # served from Gradio's copy
+    assert len(list((server.temp / "overlays").glob("*.png"))) == 1  # the older ones were deleted once served
+    with urllib.request.urlopen(server.url + "config", timeout=30) as response:
+        assert json.loads(response.read())  # the server is still up
+    assert app.DELETE_CACHE[0] <= 3600 and app.DELETE_CACHE[1] <= 24 * 3600  # the Blocks use it: test_browser checks
+
+
+def test_a_missing_model_folder_is_an_error(tmp_path):
+    env = {**os.environ, "GRADIO_TEMP_DIR": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    for typo in ("./typo", "models/typo", str(tmp_path / "nowhere")):
+        run = subprocess.run([sys.executable, str(ROOT / "app.py"), "--model", typo], cwd=ROOT, env=env, capture_output=True, text=True,
+                             timeout=120)
+        assert run.returncode == 2, run.stderr[-2000:]
+        assert f"--model {typo}: no such model folder" in run.stderr and "Traceback" not in run.stderr
+    from inference.loading import looks_like_a_path
+
+    assert not looks_like_a_path("user/skin-lesion-lite0") and not looks_like_a_path("skin-lesion-lite0")
+    assert looks_like_a_path("./typo") and looks_like_a_path("~/typo") and looks_like_a_path("models/typo")

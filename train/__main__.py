@@ -17,12 +17,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from inference.config import LABELS, MALIGNANT_LABELS, ModelConfig, default_preprocessing
+from inference.config import HAM10000_COPY_PROCESSING, LABELS, MALIGNANT_LABELS, ModelConfig, default_preprocessing
 from inference.preprocess import normalise
-from train.augment import origin_augmentation
+from train.augment import AUGMENTATIONS
 from train.backbones import GATE_LAYER, GRADCAM_LAYER, build_classifier
 from train.callbacks import EpochTimer, ValidationAUC
-from train.data import DataError, balanced_sample, load_pixels, read_metadata, read_split, split_by_lesion, write_split
+from train.data import DataError, balanced_sample, load_pixels, read_metadata, read_split, sources, split_by_lesion, write_split
 from train.report import work_dir, write_model_folder
 
 log = logging.getLogger("train")
@@ -53,6 +53,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0.90,
         help="the shipped threshold is the highest one reaching this sensitivity on validation",
     )
+    p.add_argument("--augment", choices=sorted(AUGMENTATIONS), default="origin", help="shift: + light, blur, vignette, tight crops")
+    p.add_argument("--colour-constancy", choices=["none", "shades_of_gray"], default="none", help="part of the shared preprocessing")
+    p.add_argument(
+        "--holdout-source",
+        help="out-of-source validation: train and validate without this acquisition source (`dataset` column), "
+        "score every image of it, write holdout.json (no model folder)",
+    )
+    p.add_argument("--originals", help="full-size twins for the twin-consistency check (default: ham10000-originals beside --data-dir)")
     p.add_argument("--patience", type=int, default=3, help="early stopping: epochs without a better validation AUC")
     p.add_argument("--no-pretrained", action="store_true", help="start from random weights instead of ImageNet")
     p.add_argument("--max-steps", type=int, default=0, help="smoke run: stop each epoch after this many batches")
@@ -82,20 +90,30 @@ def main(argv: list[str] | None = None) -> int:
     split_file = work / "split.csv"
     split = read_split(split_file) if args.resume and split_file.exists() else split_by_lesion(records, seed=args.seed)
     write_split(split_file, records, split)
-    by_side = {side: [r for r in records if split[r.image_id] == side] for side in ("train", "val", "test")}
+    if args.holdout_source and args.holdout_source not in sources(records):
+        print(f"error: --holdout-source {args.holdout_source!r} is not one of {', '.join(sources(records))}", file=sys.stderr)
+        return 2
+    held_out = [r for r in records if args.holdout_source and r.source == args.holdout_source]
+    kept = [r for r in records if not (args.holdout_source and r.source == args.holdout_source)]
+    by_side = {side: [r for r in kept if split[r.image_id] == side] for side in ("train", "val", "test")}
     train_records = balanced_sample(by_side["train"], args.seed) if args.sampling == "balanced" else by_side["train"]
     rng = np.random.default_rng(args.seed)
     if args.limit:
-        train_records, by_side["val"], by_side["test"] = (
-            [rs[i] for i in sorted(rng.choice(len(rs), min(args.limit, len(rs)), replace=False))]
-            for rs in (train_records, by_side["val"], by_side["test"])
+        train_records, by_side["val"], by_side["test"], held_out = (
+            [rs[i] for i in sorted(rng.choice(len(rs), min(args.limit, len(rs)), replace=False))] if rs else rs
+            for rs in (train_records, by_side["val"], by_side["test"], held_out)
         )
     log.info(
         "images: train %d (%s sampling), val %d, test %d", len(train_records), args.sampling, len(by_side["val"]), len(by_side["test"])
     )
 
     keras.utils.set_random_seed(args.seed)
-    preprocessing = default_preprocessing(args.backbone, source_resolution=_training_short_side(train_records))
+    preprocessing = default_preprocessing(
+        args.backbone,
+        source_resolution=_training_short_side(train_records),
+        source_processing=HAM10000_COPY_PROCESSING,
+        colour_constancy=args.colour_constancy,
+    )
     started = time.time()
     train_x = load_pixels(train_records, args.image_size, preprocessing)
     val_x = load_pixels(by_side["val"], args.image_size, preprocessing)
@@ -111,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         class_weight /= (class_weight[train_y]).mean()
     else:
         class_weight = np.ones(n_classes)
-    augment = origin_augmentation(args.seed)
+    augment = AUGMENTATIONS[args.augment](args.seed)
 
     def to_model_input(images):
         return normalise(tf.cast(images, tf.float32), preprocessing)
@@ -194,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
                 "lr": args.lr,
                 "schedule": args.schedule,
                 "label_smoothing": args.label_smoothing,
-                "augmentation": "rotation 20 deg, shift 15%, flips h+v, zoom 20%, brightness 0.8-1.2",
+                "augmentation": args.augment,
+                "colour_constancy": args.colour_constancy,
+                "holdout_source": args.holdout_source or "",
                 "max_steps": args.max_steps,
                 "limit": args.limit,
                 "seconds": round(timer.seconds, 1),
@@ -203,7 +223,15 @@ def main(argv: list[str] | None = None) -> int:
             },
         },
     )
-    write_model_folder(model, config, out, records, split, {**by_side, "train": train_records})
+    if held_out:
+        from train.report import write_holdout_report
+
+        write_holdout_report(model, config, out, records, split, {**by_side, "train": train_records}, held_out)
+        return 0
+    from train.twins import default_originals_dir
+
+    originals = Path(args.originals) if args.originals else default_originals_dir(args.data_dir)
+    write_model_folder(model, config, out, records, split, {**by_side, "train": train_records}, originals)
     if args.push:
         from train.push import PushError, push_model_folder
 

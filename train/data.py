@@ -28,6 +28,7 @@ class Record:
     lesion_id: str
     dx: str
     path: Path
+    source: str = ""  # acquisition source (`dataset` column): for out-of-source validation, never a model input
 
     @property
     def label(self) -> int:
@@ -69,7 +70,7 @@ def read_metadata(data_dir: str | Path) -> list[Record]:
     absent = [r["image_id"] for r in rows if r["image_id"] not in files]
     if absent:
         raise DataError(f"{data_dir}: {len(absent)} images listed in the metadata are missing: {_first(absent)}")
-    return [Record(r["image_id"], r["lesion_id"], r["dx"], files[r["image_id"]]) for r in rows]
+    return [Record(r["image_id"], r["lesion_id"], r["dx"], files[r["image_id"]], r.get("dataset", "")) for r in rows]
 
 
 def split_by_lesion(records: list[Record], seed: int = 42, val: float = 0.15, test: float = 0.15) -> dict[str, str]:
@@ -89,6 +90,11 @@ def balanced_sample(records: list[Record], seed: int = 42) -> list[Record]:
     rng = np.random.default_rng(seed)
     chosen = rng.choice(len(benign), size=min(len(malignant), len(benign)), replace=False)
     return malignant + [benign[i] for i in sorted(chosen)]
+
+
+def sources(records: list[Record]) -> list[str]:
+    """The acquisition sources present, in a stable order."""
+    return sorted({r.source for r in records if r.source})
 
 
 def write_split(path: str | Path, records: list[Record], split: dict[str, str]) -> None:

@@ -6,9 +6,11 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from sklearn import metrics
 
+from inference.config import LABELS
 from inference.outputs import diagnosis_probabilities, malignant_probability
 
 ECE_BINS = 15
+BOOTSTRAP_SAMPLES = 2000
 
 
 def fit_temperature(logits: np.ndarray, y_malignant: np.ndarray, malignant_mask: list[bool]) -> float:
@@ -55,6 +57,13 @@ def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
     }
 
 
+def flagged_by_diagnosis(labels: np.ndarray, p: np.ndarray, threshold: float, names: list[str] | tuple[str, ...] = LABELS) -> dict:
+    """Per recorded diagnosis: how many images, and how many at or above the threshold (for melanoma: its own
+    sensitivity; for a benign diagnosis: its false alarms). What a clinician asks that the pooled figures hide."""
+    labels, flagged = np.asarray(labels), np.asarray(p) >= threshold
+    return {name: {"n": int((labels == i).sum()), "flagged": int(flagged[labels == i].sum())} for i, name in enumerate(names)}
+
+
 def evaluate(logits: np.ndarray, labels: np.ndarray, malignant_mask: list[bool], temperature: float, threshold: float) -> dict:
     """Every reported figure for one set of images: 7-class labels in, metrics dict out."""
     y = np.asarray(malignant_mask)[labels].astype(int)
@@ -67,4 +76,54 @@ def evaluate(logits: np.ndarray, labels: np.ndarray, malignant_mask: list[bool],
         "confusion_7class": metrics.confusion_matrix(labels, probabilities.argmax(1), labels=range(len(malignant_mask))).tolist(),
         "ece_before_temperature": expected_calibration_error(y, raw),
         "ece": expected_calibration_error(y, p),
+        "by_diagnosis": flagged_by_diagnosis(labels, p, threshold),
     }
+
+
+def bootstrap_intervals(y: np.ndarray, p: np.ndarray, threshold: float, groups: np.ndarray, seed: int = 0) -> dict:
+    """95% intervals of sensitivity and specificity, resampling whole lesions (images of a lesion are not independent)."""
+    unique, index = np.unique(groups, return_inverse=True)
+    members = [np.flatnonzero(index == g) for g in range(len(unique))]
+    rng = np.random.default_rng(seed)
+    sensitivity, specificity = [], []
+    flagged = p >= threshold
+    for _ in range(BOOTSTRAP_SAMPLES):
+        chosen = np.concatenate([members[g] for g in rng.integers(0, len(unique), len(unique))])
+        yy, ff = y[chosen], flagged[chosen]
+        if yy.any() and (~yy.astype(bool)).any():
+            sensitivity.append(ff[yy == 1].mean())
+            specificity.append((~ff[yy == 0]).mean())
+    return {
+        "sensitivity_95ci": [float(np.quantile(sensitivity, 0.025)), float(np.quantile(sensitivity, 0.975))],
+        "specificity_95ci": [float(np.quantile(specificity, 0.025)), float(np.quantile(specificity, 0.975))],
+        "bootstrap": f"{BOOTSTRAP_SAMPLES} resamples of lesions",
+    }
+
+
+def specificity_at_sensitivity(y: np.ndarray, p: np.ndarray, sensitivity: float = 0.90) -> float:
+    """The best specificity among thresholds that reach the given sensitivity on these images."""
+    fpr, tpr, _ = metrics.roc_curve(y, p, drop_intermediate=False)
+    return float(1 - fpr[np.flatnonzero(tpr >= sensitivity)[0]])
+
+
+def screening_summary(y: np.ndarray, p: np.ndarray, threshold: float, groups: np.ndarray, labels: np.ndarray | None = None,
+                      melanoma: int | None = None) -> dict:
+    """What a screening user needs: AUC, sensitivity/specificity with intervals, misses out of N, melanoma sensitivity."""
+    m = binary_metrics(y, p, threshold)
+    summary = {
+        "n": m["n"],
+        "malignant": int(y.sum()),
+        "auc": m["auc"],
+        "sensitivity": m["sensitivity"],
+        "specificity": m["specificity"],
+        "missed": m["confusion"]["fn"],
+        "false_alarms": m["confusion"]["fp"],
+        "specificity_at_90_sensitivity": specificity_at_sensitivity(y, p),
+        **bootstrap_intervals(y, p, threshold, groups),
+    }
+    if labels is not None and melanoma is not None and (labels == melanoma).any():
+        is_mel = labels == melanoma
+        summary["melanoma_sensitivity"] = float((p[is_mel] >= threshold).mean())
+        summary["melanoma_missed"] = int((p[is_mel] < threshold).sum())
+        summary["melanoma"] = int(is_mel.sum())
+    return summary

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from inference import model_files as files
 from inference.config import LABEL_NAMES, ModelConfig
 from inference.disclaimer import DISCLAIMER
 
@@ -30,8 +31,77 @@ RESULTS_HEADER = (
 )
 
 
+def _interval(summary: dict, key: str) -> str:
+    low, high = summary[f"{key}_95ci"]
+    return f"{_pct(summary[key])} ({_pct(low)}-{_pct(high)})"
+
+
+def screening_table(metrics: dict) -> str:
+    """Sensitivity and specificity at the shipped threshold with lesion-bootstrap 95% intervals and miss counts:
+    the whole test split, then each acquisition source within it."""
+    rows = [("test split, all sources", metrics["test_screening"])] + [
+        (f"test split, `{source}`", summary) for source, summary in metrics.get("test_by_source", {}).items()
+    ]
+    lines = [
+        "| images | n (malignant) | AUC | sensitivity (95% CI) | missed | specificity (95% CI) | melanoma sensitivity |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, m in rows:
+        melanoma = "-"
+        if "melanoma" in m:
+            melanoma = f"{_pct(m['melanoma_sensitivity'])} ({m['melanoma'] - m['melanoma_missed']} of {m['melanoma']})"
+        lines.append(
+            f"| {name} | {m['n']} ({m['malignant']}) | {m['auc']:.3f} | {_interval(m, 'sensitivity')} | "
+            f"{m['missed']} of {m['malignant']} | {_interval(m, 'specificity')} | {melanoma} |"
+        )
+    return "\n".join(lines)
+
+
+def twins_table(metrics: dict) -> str:
+    """The same photos as training copies and as the dermatoscope's originals (twins of the val+test lesions)."""
+    twins = metrics["twins"]
+    lines = [
+        "| the same photos, as | n (malignant) | AUC | sensitivity | specificity | gate: no verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, key in (("200x150 training copies", "copies"), ("600x450 originals", "originals")):
+        m = twins[key]
+        lines.append(
+            f"| {name} | {twins['n']} ({twins['malignant']}) | {m['auc']:.3f} | {_pct(m['sensitivity'])} | "
+            f"{_pct(m['specificity'])} | {_pct(m['gate_flag_rate'])} ({m['gate_flags']}) |"
+        )
+    lines.append("")
+    lines.append(
+        f"Agreement: mean |P(original) - P(copy)| {twins['mean_abs_difference']:.3f} (95th percentile "
+        f"{twins['p95_abs_difference']:.3f}); the same decision at the threshold for {_pct(twins['same_decision'])}."
+    )
+    return "\n".join(lines)
+
+
+def holdout_table(folders: list[Path]) -> str:
+    """Out-of-source validation runs (holdout.json): in-source validation against the held-out source."""
+    import json
+
+    lines = [
+        "| recipe (run) | held-out source | in-source val AUC | held-out AUC | sensitivity at its threshold (95% CI) | missed "
+        "| specificity (95% CI) | specificity at 90% sensitivity |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for folder in folders:
+        result = json.loads((folder / "holdout.json").read_text())  # train.report.HOLDOUT_FILE
+        training, held = result["training"], result["held_out"]
+        recipe = f"{training['augmentation']} augmentation, colour constancy {training['colour_constancy']}"
+        lines.append(
+            f"| {recipe} (`{folder.name}`) | `{training['holdout_source']}` ({held['n']} images, {held['malignant']} malignant) | "
+            f"{result['validation']['auc']:.3f} | {held['auc']:.3f} | {_interval(held, 'sensitivity')} | {held['missed']} of "
+            f"{held['malignant']} | {_interval(held, 'specificity')} | {_pct(held['specificity_at_90_sensitivity'])} |"
+        )
+    return "\n".join(lines)
+
+
 def write_model_card(folder: Path, config: ModelConfig, metrics: dict) -> None:
     test, training, data = metrics["test"], metrics["training"], config.extra["data"]
+    made = config.preprocessing.source_processing or {}
     name = f"{config.backbone} ({training['pretrained']}, {training['image_size']} px, {data['sampling']})"
     robustness = "\n".join(
         f"| {name} | {m['auc']:.3f} | {_pct(m['sensitivity'])} | {_pct(m['specificity'])} |" for name, m in metrics["robustness"].items()
@@ -100,6 +170,20 @@ Given a dermoscopy photo of a pigmented skin lesion, the model gives the probabi
   {metrics["validation_tta"]["auc"]:.3f} with (4x the cost; `tta` in config.json: {str(config.tta).lower()}).
 - Reproduce: `{training["command"]}`, then `python -m train.report MODEL_DIR --data-dir DIR` re-evaluates a folder.
 
+### Screening figures (test split, shipped threshold)
+
+{screening_table(metrics) if "test_screening" in metrics else "(not measured)"}
+
+Intervals: 2,000 bootstrap resamples of lesions. The sources are HAM10000's acquisition sources (`dataset` column).
+
+### Original photos (twins)
+
+Uploads larger than the training copy are first made like it: whole frame resampled to a short side of
+{made.get("short_side", "-")} px ({made.get("resample", "-")}), then JPEG quality {made.get("jpeg_quality", "-")},
+fitted on {made.get("fitted_on", "-")}. On the twins whose lesion is in validation or test:
+
+{twins_table(metrics) if "twins" in metrics else "(not measured)"}
+
 ### Robustness (test split, shipped threshold)
 
 | perturbation of the test photos | AUC | sensitivity | specificity |
@@ -127,8 +211,8 @@ Not for screening, triage or diagnosis of any person.
 
 - Dermoscopy photos of **pigmented** lesions only. It has never seen normal skin, non-pigmented lesions,
   other skin diseases, or clinical (non-dermoscopic) photos; its output on them is meaningless.
-- Trained on HAM10000 images at {config.preprocessing.source_resolution} px detail (the copy used here is 200x150):
-  uploads are brought down to that level of detail first. Fine structures visible only at higher resolution are not used.
+- Trained on HAM10000's 200x150 copy: larger uploads are first made like that copy (resampled and JPEG-compressed,
+  see above). Fine structures visible only at higher resolution are not used.
 - HAM10000 comes from two sites (Vienna, Queensland) and mostly light skin types; performance on other
   populations, devices and skin types is unknown. A different dermatoscope's colour or sharpness can shift the output.
 - Labels: over half are histopathology-confirmed, the rest follow-up, expert consensus or confocal microscopy.
@@ -157,14 +241,15 @@ folder = snapshot_download("REPO_ID", revision="COMMIT")
 model, config = keras.saving.load_model(f"{{folder}}/model.keras", safe_mode=True), json.load(open(f"{{folder}}/config.json"))
 ```
 
-`config.json` says how to turn a photo into the model's input (centre square, downscale to
-`source_resolution` with antialiasing, resize to `input_size`, `(x - mean) / std` in `channel_order`) and how to read
+`config.json` says how to turn a photo into the model's input (a photo larger than `source_processing.short_side`
+is resampled to it with `resample` and JPEG-compressed at `jpeg_quality`; then centre square, resize to
+`input_size`, optional `colour_constancy`, `(x - mean) / std` in `channel_order`) and how to read
 its 7 logits (softmax of logits / `temperature`; P(malignant) is the sum over `malignant_labels`, compared with
 `threshold`). The project's `inference` package does all of it.
 
 > {DISCLAIMER}
 """
-    (folder / "README.md").write_text(card)
+    (folder / files.CARD).write_text(card)
 
 
 def results_table(folders: list[Path]) -> str:
@@ -173,7 +258,7 @@ def results_table(folders: list[Path]) -> str:
 
     rows = []
     for folder in folders:
-        config, metrics = ModelConfig.load(folder), json.loads((folder / "metrics.json").read_text())
+        config, metrics = ModelConfig.load(folder), json.loads((folder / files.METRICS).read_text())
         training = metrics["training"]
         rows.append(
             results_row(
@@ -189,6 +274,12 @@ if __name__ == "__main__":
 
     if sys.argv[1:2] == ["--write"]:  # regenerate a folder's card from its config.json and metrics.json
         folder = Path(sys.argv[2])
-        write_model_card(folder, ModelConfig.load(folder), json.loads((folder / "metrics.json").read_text()))
+        write_model_card(folder, ModelConfig.load(folder), json.loads((folder / files.METRICS).read_text()))
+    elif sys.argv[1:2] == ["--holdout"]:  # the out-of-source validation table
+        print(holdout_table([Path(arg) for arg in sys.argv[2:]]))
+    elif sys.argv[1:2] == ["--screening"]:  # screening and twin tables of one model folder
+        folder = Path(sys.argv[2])
+        metrics = json.loads((folder / files.METRICS).read_text())
+        print(screening_table(metrics) + "\n\n" + twins_table(metrics))
     else:
         print(results_table([Path(arg) for arg in sys.argv[1:]]))

@@ -12,7 +12,9 @@ import json
 import sys
 from pathlib import Path
 
-REQUIRED_FILES = ("model.keras", "config.json", "metrics.json", "README.md")
+from inference import model_files as files
+
+REQUIRED_FILES = files.PUBLISHED
 
 
 class PushError(Exception):
@@ -45,10 +47,10 @@ def _check(folder: Path, examples_dir: Path | None) -> tuple[dict, dict]:
     missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
     if missing:
         raise PushRefused(f"{folder} is not a complete model folder: {', '.join(missing)} missing (train writes all of them)")
-    if examples_dir is not None and not (examples_dir / "manifest.csv").is_file():
+    if examples_dir is not None and not (examples_dir / files.EXAMPLES_MANIFEST).is_file():
         raise PushRefused(f"{examples_dir} has no manifest.csv: not an examples folder")
     try:
-        return json.loads((folder / "config.json").read_text()), json.loads((folder / "metrics.json").read_text())
+        return json.loads((folder / files.CONFIG).read_text()), json.loads((folder / files.METRICS).read_text())
     except (OSError, ValueError) as error:
         raise PushRefused(f"config.json or metrics.json in {folder} cannot be read: {error}") from None
 
@@ -67,7 +69,8 @@ def push_model_folder(
         raise PushRefused("no Hugging Face token: set HF_TOKEN or run `hf auth login` (a token with write access)")
     operations = [CommitOperationAdd(path.relative_to(folder).as_posix(), path) for path in _files(folder)]
     if examples_dir:
-        operations += [CommitOperationAdd("examples/" + path.relative_to(examples_dir).as_posix(), path) for path in _files(examples_dir)]
+        operations += [CommitOperationAdd(f"{files.EXAMPLES_DIR}/" + path.relative_to(examples_dir).as_posix(), path)
+                       for path in _files(examples_dir) if path.suffix in (".csv", ".jpg", ".md")]  # not the code beside them
     message = f"{config.get('backbone', 'model')}: {headline(metrics)}"
     description = (
         f"input {config.get('input_size')} px, threshold {config.get('threshold', 0):.4f}, temperature {config.get('temperature', 1):.3f}; "

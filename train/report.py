@@ -1,49 +1,44 @@
-"""Write the model folder: model.keras (no optimizer state), config.json, split.csv, metrics.json, plots, card.
+"""The model folder from a trained model, step by step, every prediction through the inference core.
 
-Temperature and threshold are fitted on validation; the test split is evaluated once, here.
+save the model (no optimizer state) -> calibrate on validation (temperature, threshold: a new config) ->
+score the test split once (plus TTA, crops, robustness, per source) -> fit the gate -> twin consistency ->
+metrics.json, plots and the model card. `python -m train.report` re-runs it on an existing folder.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 from PIL import ImageFilter
 
+from inference import model_files as files
+from inference.classifier import Classifier
 from inference.config import ModelConfig
 from inference.gate import Gate
-from inference.outputs import diagnosis_probabilities, malignant_probability, tta_views
-from inference.preprocess import center_square, load_rgb, normalise, prepare_image
+from inference.outputs import diagnosis_probabilities, malignant_probability
+from inference.preprocess import center_square, load_rgb, prepare_image
 from train import plots
 from train.backbones import GATE_LAYER
 from train.data import Record, load_pixels, write_split
-from train.evaluate import binary_metrics, choose_threshold, evaluate, fit_temperature
+from train.evaluate import choose_threshold, evaluate, fit_temperature, screening_summary
 from train.model_card import write_model_card
 
 LATENCY_RUNS = 30
 GATE_TRAIN_IMAGES = 3000
+BATCH = 64  # images per forward call while scoring
+HOLDOUT_FILE = "holdout.json"  # an out-of-source run's results (such a run writes no publishable folder)
 
 
-def predict_logits(model: keras.Model, pixels: np.ndarray, config: ModelConfig) -> np.ndarray:
-    dataset = tf.data.Dataset.from_tensor_slices(pixels).batch(64).map(lambda x: normalise(tf.cast(x, tf.float32), config.preprocessing))
-    return model.predict(dataset, verbose=0)
-
-
-def single_image_latency_ms(model: keras.Model, config: ModelConfig) -> float:
-    """Median wall time of one compiled forward pass on one image (tracing excluded)."""
-    forward = tf.function(lambda x: model(x, training=False))
-    x = tf.zeros((1, config.input_size, config.input_size, 3))
-    forward(x)
-    times = []
-    for _ in range(LATENCY_RUNS):
-        start = time.perf_counter()
-        forward(x).numpy()
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
+def work_dir(out: Path) -> Path:
+    """Checkpoints, logs and raw outputs of a run: beside the model folder, never inside it."""
+    path = out.parent / f".{out.name}.work"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def shipping_copy(model: keras.Model) -> keras.Model:
@@ -51,6 +46,45 @@ def shipping_copy(model: keras.Model) -> keras.Model:
     twin = keras.Model.from_config(model.get_config())  # clone_model would carry the optimizer over
     twin.set_weights(model.get_weights())
     return twin
+
+
+def save_model(model: keras.Model, config: ModelConfig, out: Path, records: list[Record], split: dict) -> None:
+    """model.keras, config.json and split.csv: enough for the inference core to load the folder."""
+    out.mkdir(parents=True, exist_ok=True)
+    shipping_copy(model).save(out / files.MODEL)
+    config.save(out)
+    write_split(out / files.SPLIT, records, split)
+
+
+def logits_of(classifier: Classifier, pixels: np.ndarray, tta: bool = False) -> np.ndarray:
+    """The served forward pass (and TTA) over prepared uint8 images, in batches."""
+    return np.concatenate([classifier.forward(pixels[i : i + BATCH], tta=tta)[0] for i in range(0, len(pixels), BATCH)])
+
+
+def labels_of(records: list[Record]) -> np.ndarray:
+    return np.array([r.label for r in records])
+
+
+def calibrate(config: ModelConfig, val_logits: np.ndarray, val_labels: np.ndarray) -> ModelConfig:
+    """A new config with the temperature and the threshold fitted on validation."""
+    mask = config.malignant_mask
+    y = np.asarray(mask)[val_labels].astype(int)
+    temperature = fit_temperature(val_logits, y, mask)
+    p = malignant_probability(diagnosis_probabilities(val_logits, temperature), mask)
+    return dataclasses.replace(config, temperature=temperature, threshold=choose_threshold(y, p, config.extra["target_sensitivity"]))
+
+
+def single_image_latency_ms(classifier: Classifier) -> float:
+    """Median wall time of the served forward pass on one prepared image (tracing excluded)."""
+    size = classifier.config.input_size
+    x = np.zeros((1, size, size, 3), np.uint8)
+    classifier.forward(x)
+    times = []
+    for _ in range(LATENCY_RUNS):
+        start = time.perf_counter()
+        classifier.forward(x)
+        times.append(time.perf_counter() - start)
+    return 1000 * float(np.median(times))
 
 
 # What a different dermatoscope or camera might do to a photo, applied before preprocessing.
@@ -67,29 +101,64 @@ PERTURBATIONS = {
 }
 
 
-def robustness(model: keras.Model, config: ModelConfig, records: list[Record], labels: np.ndarray) -> dict:
+def robustness(classifier: Classifier, config: ModelConfig, records: list[Record]) -> dict:
     """Test AUC, sensitivity and specificity (shipped threshold) after each perturbation of the test photos."""
-    y = np.asarray(config.malignant_mask)[labels].astype(int)
     results = {}
     for name, perturb in PERTURBATIONS.items():
         pixels = np.stack([prepare_image(perturb(load_rgb(r.path)), config.input_size, config.preprocessing) for r in records])
-        p = malignant_probability(diagnosis_probabilities(predict_logits(model, pixels, config), config.temperature), config.malignant_mask)
-        m = binary_metrics(y, p, config.threshold)
+        m = evaluate(logits_of(classifier, pixels), labels_of(records), config.malignant_mask, config.temperature, config.threshold)
         results[name] = {k: m[k] for k in ("auc", "sensitivity", "specificity")}
     return results
 
 
-def work_dir(out: Path) -> Path:
-    """Checkpoints, logs and raw outputs of a run: beside the model folder, never inside it."""
-    path = out.parent / f".{out.name}.work"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def screening(config: ModelConfig, records: list[Record], logits: np.ndarray) -> dict:
+    """Sensitivity and specificity with lesion-bootstrap intervals, misses, melanoma sensitivity."""
+    labels = labels_of(records)
+    y = np.asarray(config.malignant_mask)[labels].astype(int)
+    p = malignant_probability(diagnosis_probabilities(logits, config.temperature), config.malignant_mask)
+    groups = np.array([r.lesion_id for r in records])
+    return screening_summary(y, p, config.threshold, groups, labels, config.labels.index("mel"))
+
+
+def by_source(config: ModelConfig, records: list[Record], logits: np.ndarray) -> dict:
+    """The screening summary per acquisition source (sources with both benign and malignant images)."""
+    results = {}
+    for source in sorted({r.source for r in records if r.source}):
+        chosen = np.array([r.source == source for r in records])
+        y = np.asarray(config.malignant_mask)[labels_of(records)[chosen]].astype(int)
+        if 0 < y.sum() < len(y):
+            results[source] = screening(config, [r for r in records if r.source == source], logits[chosen])
+    return results
+
+
+def score(classifier: Classifier, config: ModelConfig, by_side: dict, val_logits: np.ndarray) -> tuple[dict, np.ndarray]:
+    """Every figure of metrics.json that the model's outputs give; the test split is scored here, once."""
+    mask, size, preprocessing = config.malignant_mask, config.input_size, config.preprocessing
+    test = by_side["test"]
+    val_tta_logits = logits_of(classifier, load_pixels(by_side["val"], size, preprocessing), tta=True)
+    test_logits = logits_of(classifier, load_pixels(test, size, preprocessing))
+    crops = np.stack([prepare_image(center_square(load_rgb(r.path)), size, preprocessing) for r in test])
+    scored = {
+        "validation": (val_logits, labels_of(by_side["val"])),
+        "validation_tta": (val_tta_logits, labels_of(by_side["val"])),
+        "test": (test_logits, labels_of(test)),
+        "test_center_square": (logits_of(classifier, crops), labels_of(test)),
+    }
+    metrics = {
+        "temperature": config.temperature,
+        "threshold": config.threshold,
+        **{name: evaluate(logits, y7, mask, config.temperature, config.threshold) for name, (logits, y7) in scored.items()},
+        "test_screening": screening(config, test, test_logits),
+        "test_by_source": by_source(config, test, test_logits),
+        "robustness": robustness(classifier, config, test),
+        "single_image_latency_ms": single_image_latency_ms(classifier),
+        "training": config.extra["training"],
+    }
+    return metrics, test_logits
 
 
 def fit_gate(out: Path, by_side: dict, max_images: int = GATE_TRAIN_IMAGES) -> dict:
     """Fit the quality / not-dermoscopy gate on training images; measure its false alarms on validation."""
-    from inference.classifier import Classifier
-
     classifier = Classifier(out)
     rng = np.random.default_rng(0)
     train = by_side["train"]
@@ -97,7 +166,7 @@ def fit_gate(out: Path, by_side: dict, max_images: int = GATE_TRAIN_IMAGES) -> d
 
     def pixels_and_features(records):
         pixels = load_pixels(records, classifier.config.input_size, classifier.config.preprocessing)
-        features = np.concatenate([classifier.forward(pixels[i : i + 64])[2] for i in range(0, len(pixels), 64)])
+        features = np.concatenate([classifier.forward(pixels[i : i + BATCH])[2] for i in range(0, len(pixels), BATCH)])
         return pixels, features
 
     gate = Gate.fit(*pixels_and_features(train))
@@ -112,64 +181,60 @@ def fit_gate(out: Path, by_side: dict, max_images: int = GATE_TRAIN_IMAGES) -> d
     }
 
 
-def write_model_folder(model: keras.Model, config: ModelConfig, out: Path, records: list[Record], split: dict, by_side: dict) -> dict:
-    """Everything of the model folder from a trained model; by_side holds the images actually used per split."""
+def write_plots(out: Path, config: ModelConfig, test_labels: np.ndarray, test_logits: np.ndarray) -> None:
     mask = config.malignant_mask
-    labels = {side: np.array([r.label for r in rs]) for side, rs in by_side.items()}
-    y_val, y_test = (np.asarray(mask)[labels[side]].astype(int) for side in ("val", "test"))
-
-    # Calibration and threshold: validation only.
-    val_pixels = load_pixels(by_side["val"], config.input_size, config.preprocessing)
-    val_logits = predict_logits(model, val_pixels, config)
-    config.temperature = fit_temperature(val_logits, y_val, mask)
-    val_p = malignant_probability(diagnosis_probabilities(val_logits, config.temperature), mask)
-    config.threshold = choose_threshold(y_val, val_p, config.extra["target_sensitivity"])
-    val_tta_logits = np.mean([val_logits] + [predict_logits(model, view, config) for view in tta_views(val_pixels)], axis=0)
-
-    # The test split, scored once with everything fixed.
-    test_logits = predict_logits(model, load_pixels(by_side["test"], config.input_size, config.preprocessing), config)
-    crops = np.stack([prepare_image(center_square(load_rgb(r.path)), config.input_size, config.preprocessing) for r in by_side["test"]])
-    scored = {
-        "validation": (val_logits, labels["val"]),
-        "validation_tta": (val_tta_logits, labels["val"]),
-        "test": (test_logits, labels["test"]),
-        "test_center_square": (predict_logits(model, crops, config), labels["test"]),
-    }
-    result = {
-        "temperature": config.temperature,
-        "threshold": config.threshold,
-        **{name: evaluate(logits, y7, mask, config.temperature, config.threshold) for name, (logits, y7) in scored.items()},
-        "robustness": robustness(model, config, by_side["test"], labels["test"]),
-        "single_image_latency_ms": single_image_latency_ms(model, config),
-        "training": config.extra["training"],
-    }
-
-    out.mkdir(parents=True, exist_ok=True)
-    shipping_copy(model).save(out / "model.keras")
-    result["model_megabytes"] = round((out / "model.keras").stat().st_size / 2**20, 1)
-    config.save(out)
-    write_split(out / "split.csv", records, split)
-    result["gate"] = fit_gate(out, by_side)
-    (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
-    np.savez(
-        work_dir(out) / "logits.npz",
-        val=val_logits,
-        test=test_logits,
-        val_labels=labels["val"],
-        test_labels=labels["test"],
-        val_ids=[r.image_id for r in by_side["val"]],
-    )
-
+    y = np.asarray(mask)[test_labels].astype(int)
     probabilities = diagnosis_probabilities(test_logits, config.temperature)
     p = malignant_probability(probabilities, mask)
-    plots.roc_plot(out / "roc.png", y_test, p, config.threshold)
-    plots.reliability_plot(
-        out / "reliability.png", y_test, malignant_probability(diagnosis_probabilities(test_logits), mask), p, config.temperature
-    )
-    plots.confusion_plot(
-        out / "confusion.png", labels["test"], probabilities.argmax(1), config.labels, y_test, (p >= config.threshold).astype(int)
-    )
-    write_model_card(out, config, result)
+    plots.roc_plot(out / files.ROC_PLOT, y, p, config.threshold)
+    plots.reliability_plot(out / files.RELIABILITY_PLOT, y, malignant_probability(diagnosis_probabilities(test_logits), mask), p,
+                           config.temperature)
+    flagged = (p >= config.threshold).astype(int)
+    plots.confusion_plot(out / files.CONFUSION_PLOT, test_labels, probabilities.argmax(1), config.labels, y, flagged)
+
+
+def write_model_folder(model: keras.Model, config: ModelConfig, out: Path, records: list[Record], split: dict, by_side: dict,
+                       originals_dir: Path | None = None) -> dict:
+    """Everything of the model folder from a trained model; by_side holds the images actually used per split.
+
+    originals_dir: full-size twins of some training-copy images, for the twin-consistency check."""
+    save_model(model, config, out, records, split)
+    classifier = Classifier(out)  # from here on, every prediction goes through the served code
+    val_logits = logits_of(classifier, load_pixels(by_side["val"], config.input_size, config.preprocessing))
+    config = calibrate(config, val_logits, labels_of(by_side["val"]))
+    config.save(out)
+    classifier.config = config
+    metrics, test_logits = score(classifier, config, by_side, val_logits)
+    metrics["model_megabytes"] = round((out / files.MODEL).stat().st_size / 2**20, 1)
+    metrics["gate"] = fit_gate(out, by_side)
+    if originals_dir is not None and originals_dir.is_dir():
+        from train.twins import twin_consistency
+
+        metrics["twins"] = twin_consistency(Classifier(out), records, originals_dir, out / files.SPLIT)
+    (out / files.METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
+    np.savez(work_dir(out) / "logits.npz", val=val_logits, test=test_logits, val_labels=labels_of(by_side["val"]),
+             test_labels=labels_of(by_side["test"]), val_ids=[r.image_id for r in by_side["val"]])
+    write_plots(out, config, labels_of(by_side["test"]), test_logits)
+    write_model_card(out, config, metrics)
+    return metrics
+
+
+def write_holdout_report(model: keras.Model, config: ModelConfig, out: Path, records: list[Record], split: dict, by_side: dict,
+                         held_out: list[Record]) -> dict:
+    """Out-of-source validation: calibrate and threshold on in-source validation, score the held-out source."""
+    save_model(model, config, out, records, split)
+    classifier = Classifier(out)
+    val_logits = logits_of(classifier, load_pixels(by_side["val"], config.input_size, config.preprocessing))
+    config = calibrate(config, val_logits, labels_of(by_side["val"]))
+    config.save(out)
+    out_logits = logits_of(classifier, load_pixels(held_out, config.input_size, config.preprocessing))
+    result = {"temperature": config.temperature, "threshold": config.threshold, "training": config.extra["training"]}
+    for name, logits, rs in (("validation", val_logits, by_side["val"]), ("held_out", out_logits, held_out)):
+        result[name] = {**evaluate(logits, labels_of(rs), config.malignant_mask, config.temperature, config.threshold),
+                        **screening(config, rs, logits)}
+    (out / HOLDOUT_FILE).write_text(json.dumps(result, indent=2) + "\n")
+    np.savez(work_dir(out) / "holdout_logits.npz", val=val_logits, val_labels=labels_of(by_side["val"]), held_out=out_logits,
+             held_out_labels=labels_of(held_out), held_out_ids=[r.image_id for r in held_out])
     return result
 
 
@@ -179,22 +244,33 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     from train.data import read_metadata, read_split
+    from train.twins import default_originals_dir
 
     parser = argparse.ArgumentParser(prog="python -m train.report", description=main.__doc__)
     parser.add_argument("model_dir", type=Path)
     parser.add_argument("--data-dir", default="data/ham10000")
+    parser.add_argument("--originals", type=Path, help="full-size twins (default: ham10000-originals beside --data-dir)")
+    parser.add_argument("--holdout-source", help="an out-of-source run: score this held-out source (writes holdout.json)")
     parser.add_argument("--weights", help="weights file to load instead of the folder's model.keras (e.g. a run's best checkpoint)")
     args = parser.parse_args(argv)
     config = ModelConfig.load(args.model_dir)
     config.gate_layer = config.gate_layer or GATE_LAYER[config.backbone]
-    model = keras.saving.load_model(args.model_dir / "model.keras", safe_mode=True, compile=False)
+    model = keras.saving.load_model(args.model_dir / files.MODEL, safe_mode=True, compile=False)
     if args.weights:
         model.load_weights(args.weights)
     records = read_metadata(args.data_dir)
-    split = read_split(args.model_dir / "split.csv")
-    by_side = {side: [r for r in records if split[r.image_id] == side] for side in ("train", "val", "test")}
-    write_model_folder(model, config, args.model_dir, records, split, by_side)
-    print(json.dumps(json.loads((args.model_dir / "metrics.json").read_text())["test"], indent=1)[:2000])
+    split_file = args.model_dir / files.SPLIT
+    split = read_split(split_file if split_file.exists() else work_dir(args.model_dir) / files.SPLIT)
+    kept = [r for r in records if r.source != args.holdout_source]
+    by_side = {side: [r for r in kept if split[r.image_id] == side] for side in ("train", "val", "test")}
+    if args.holdout_source:
+        held_out = [r for r in records if r.source == args.holdout_source]
+        result = write_holdout_report(model, config, args.model_dir, records, split, by_side, held_out)
+        print(json.dumps({k: result["held_out"][k] for k in ("n", "auc", "sensitivity", "specificity", "missed")}))
+        return 0
+    originals = args.originals or default_originals_dir(args.data_dir)
+    write_model_folder(model, config, args.model_dir, records, split, by_side, originals)
+    print(json.dumps(json.loads((args.model_dir / files.METRICS).read_text())["test"], indent=1)[:2000])
     return 0
 
 

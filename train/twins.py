@@ -1,0 +1,55 @@
+"""Twin consistency: the same photo as the dermatoscope wrote it (original) and as the training copy.
+
+A model served on original photos must give them the answer their training copies get; this measures
+how far apart the two are, and what each scores against the recorded diagnosis.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from inference.classifier import Classifier, Prediction
+from train.data import Record
+from train.evaluate import binary_metrics
+from train.source_processing import twins_in
+
+
+def default_originals_dir(data_dir: str | Path) -> Path:
+    """`ham10000-originals/` beside the data folder (never inside it: the loader would find two files per id)."""
+    return Path(data_dir).resolve().parent / "ham10000-originals"
+
+
+def _scores(classifier: Classifier, paths: list[Path], y: np.ndarray) -> tuple[np.ndarray, dict]:
+    predictions = [p for p in classifier.predict(paths) if isinstance(p, Prediction)]
+    if len(predictions) != len(paths):
+        raise ValueError("a twin image could not be read")
+    p = np.array([x.p_malignant for x in predictions])
+    flagged = np.array([x.warning_code is not None for x in predictions])
+    metrics = binary_metrics(y, p, classifier.config.threshold)
+    summary = {k: metrics[k] for k in ("auc", "sensitivity", "specificity", "confusion")}
+    return p, {**summary, "gate_flag_rate": float(flagged.mean()), "gate_flags": int(flagged.sum())}
+
+
+def twin_consistency(classifier: Classifier, records: list[Record], originals_dir: Path, split_csv: Path,
+                     sides: tuple[str, ...] = ("val", "test")) -> dict:
+    """Agreement of P(malignant) between originals and copies of the twins whose lesion is on `sides`."""
+    by_id = {r.image_id: r for r in records}
+    ids = [i for i in twins_in(split_csv, originals_dir, sides) if i in by_id]
+    y = np.array([by_id[i].malignant for i in ids])
+    p_copy, copies = _scores(classifier, [by_id[i].path for i in ids], y)
+    p_original, originals = _scores(classifier, [originals_dir / f"{i}.jpg" for i in ids], y)
+    difference = np.abs(p_original - p_copy)
+    threshold = classifier.config.threshold
+    return {
+        "sides": list(sides),
+        "n": len(ids),
+        "malignant": int(y.sum()),
+        "mean_abs_difference": float(difference.mean()),
+        "p95_abs_difference": float(np.quantile(difference, 0.95)),
+        "mean_difference_original_minus_copy": float((p_original - p_copy).mean()),
+        "same_decision": float(np.mean((p_original >= threshold) == (p_copy >= threshold))),
+        "copies": copies,
+        "originals": originals,
+    }
