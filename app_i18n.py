@@ -10,13 +10,14 @@ request's Accept-Language header, which the browser sets from the same language 
 from __future__ import annotations
 
 from inference.disclaimer import DISCLAIMER
-from inference.preprocess import MAX_BYTES, MAX_PIXELS, MIN_SIDE
+from inference.preprocess import MAX_ASPECT, MAX_BYTES, MAX_PIXELS, MAX_PIXELS_NON_JPEG, MIN_SIDE
 
 LANGUAGES = ("en", "ko")
 DEFAULT_LANGUAGE = "en"
 MAX_IMAGES = 8  # images per batch; also said in the upload label
 
-_LIMITS = {"max_mb": MAX_BYTES // 2**20, "max_mp": MAX_PIXELS // 10**6, "min_side": MIN_SIDE, "max_images": MAX_IMAGES}
+_LIMITS = {"max_mb": MAX_BYTES // 2**20, "max_mp": MAX_PIXELS // 10**6, "max_mp_other": MAX_PIXELS_NON_JPEG // 10**6,
+           "min_side": MIN_SIDE, "max_images": MAX_IMAGES, "max_aspect": MAX_ASPECT}
 
 EN: dict[str, str] = {
     # Header and static UI (also sent through gr.I18n).
@@ -109,7 +110,10 @@ EN: dict[str, str] = {
     "gate_other": "This image does not look like the dermoscopy photos the model was trained on; its number is not reliable.",
     "reject_not_found": "The file could not be found on the server; please upload it again.",
     "reject_empty": "The file is empty (0 bytes).",
-    "reject_too_large": "The file is too large: at most {max_mb} MB and {max_mp} megapixels.",
+    "reject_too_large": "The file is too large: at most {max_mb} MB, and {max_mp} megapixels for JPEG, {max_mp_other} for "
+    "other formats.",
+    "reject_bad_aspect_ratio": "The image is too long and narrow: its longer side may be at most {max_aspect} times the shorter. "
+    "Crop it around the lesion.",
     "reject_not_an_image": "The file is not an image that can be read (JPEG, PNG, ...).",
     "reject_truncated": "The image file is damaged or incomplete and could not be decoded.",
     "reject_too_small": "The image is too small: at least {min_side}×{min_side} pixels are needed.",
@@ -251,7 +255,9 @@ KO: dict[str, str] = {
     "gate_other": "모델이 학습한 더모스코피 사진과 다르게 보입니다. 숫자를 신뢰할 수 없습니다.",
     "reject_not_found": "서버에서 파일을 찾을 수 없습니다. 다시 올려 주세요.",
     "reject_empty": "파일이 비어 있습니다(0바이트).",
-    "reject_too_large": "파일이 너무 큽니다. 최대 {max_mb}MB, {max_mp}메가픽셀까지 가능합니다.",
+    "reject_too_large": "파일이 너무 큽니다. 최대 {max_mb}MB, JPEG는 {max_mp}메가픽셀, "
+    "그 밖의 형식은 {max_mp_other}메가픽셀까지 가능합니다.",
+    "reject_bad_aspect_ratio": "이미지가 너무 길고 좁습니다. 긴 변이 짧은 변의 {max_aspect}배를 넘을 수 없습니다. 병변 주위로 잘라 주세요.",
     "reject_not_an_image": "읽을 수 있는 이미지 파일(JPEG, PNG 등)이 아닙니다.",
     "reject_truncated": "이미지 파일이 손상되었거나 불완전하여 읽을 수 없습니다.",
     "reject_too_small": "이미지가 너무 작습니다. 최소 {min_side}×{min_side} 픽셀이 필요합니다.",

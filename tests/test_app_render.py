@@ -228,3 +228,14 @@ def test_overlay_staging_files_are_deleted(tmp_path, monkeypatch):
     second = Path(app.overlay_file(b"png-2", folder))
     assert not first.exists() and second.exists()
     assert sorted(folder.iterdir()) == [second]
+
+
+def test_every_refusal_reason_of_the_core_is_translated():
+    """Each reason code the core can refuse an image with has its own message in both languages."""
+    source = "\n".join(p.read_text() for p in (ROOT / "inference").glob("*.py"))
+    reasons = set(re.findall(r'ImageRejected\(\s*"([a-z_]+)"', source))
+    assert {"bad_aspect_ratio", "too_large", "truncated"} <= reasons
+    for lang in ("en", "ko"):
+        messages = {reason: app_i18n.rejection_message(lang, reason) for reason in reasons}
+        assert all(m != app_i18n.t(lang, "reject_other") for m in messages.values()), messages
+        assert all("{" not in m for m in messages.values())

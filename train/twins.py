@@ -53,3 +53,31 @@ def twin_consistency(classifier: Classifier, records: list[Record], originals_di
         "copies": copies,
         "originals": originals,
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Twin consistency of a model folder; --unmatched measures the same model without its source processing."""
+    import argparse
+    import json
+
+    from inference import model_files as files
+    from train.data import read_metadata
+
+    parser = argparse.ArgumentParser(prog="python -m train.twins", description=main.__doc__)
+    parser.add_argument("model_dir", type=Path)
+    parser.add_argument("--data-dir", default="data/ham10000")
+    parser.add_argument("--originals", type=Path, help="default: ham10000-originals beside --data-dir")
+    parser.add_argument("--sides", default="val,test", help="which split's twins (comma-separated)")
+    parser.add_argument("--unmatched", action="store_true", help="serve without source processing (Lanczos to the training detail)")
+    args = parser.parse_args(argv)
+    classifier = Classifier(args.model_dir)
+    if args.unmatched:
+        classifier.config.preprocessing.source_processing = None
+    result = twin_consistency(classifier, read_metadata(args.data_dir), args.originals or default_originals_dir(args.data_dir),
+                              args.model_dir / files.SPLIT, tuple(args.sides.split(",")))
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
