@@ -80,3 +80,14 @@ def test_the_app_and_the_cli_import_only_runtime_requirements():
                 if top in sys.stdlib_module_names or top in local or top == "train":  # train: only `python -m examples` regenerating
                     continue
                 assert provided.get(top, top).lower() in runtime, f"{source.name} imports {top}"
+
+
+def test_screening_and_twin_tables_come_from_metrics():
+    """The README's screening and original-photo tables are `python -m train.model_card --screening` of the bundled folder."""
+    import json
+
+    from train.model_card import screening_table, twins_table
+
+    metrics = json.loads((ROOT / "models" / "skin-lesion-lite0" / "metrics.json").read_text())
+    assert screening_table(metrics) in README
+    assert twins_table(metrics) in README
