@@ -55,7 +55,7 @@ def test_every_figure_in_the_results_table_comes_from_metrics(tmp_path):
     from train.model_card import results_table
 
     table = re.search(r"^\| model \| test AUC.*?(?=\n\n)", README, re.S | re.M).group(0)
-    folders = re.search(r"python -m train\.model_card ([^`\n]+)", README).group(1).split()
+    folders = re.search(r"python -m train\.model_card (models/[^`\n]+)", README).group(1).split()
     assert table.strip() == results_table([ROOT / f for f in folders]).strip()
 
 
@@ -91,3 +91,12 @@ def test_screening_and_twin_tables_come_from_metrics():
     metrics = json.loads((ROOT / "models" / "skin-lesion-lite0" / "metrics.json").read_text())
     assert screening_table(metrics) in README
     assert twins_table(metrics) in README
+
+
+def test_out_of_source_table_comes_from_the_recorded_runs():
+    """The README's out-of-source table is `python -m train.model_card --holdout` of the folders it names."""
+    from train.model_card import holdout_table, read_holdout_runs
+
+    folders = re.search(r"python -m train\.model_card --holdout\s+(results/[^`]+)`", README).group(1).split()
+    assert folders and all((ROOT / f / "holdout.json").is_file() for f in folders)
+    assert holdout_table(read_holdout_runs([ROOT / f for f in folders])) in README

@@ -78,25 +78,31 @@ def twins_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
-def holdout_table(folders: list[Path]) -> str:
-    """Out-of-source validation runs (holdout.json): in-source validation against the held-out source."""
-    import json
-
+def holdout_table(results: list[dict]) -> str:
+    """Out-of-source validation runs (their holdout.json): in-source validation against the held-out source."""
     lines = [
         "| recipe (run) | held-out source | in-source val AUC | held-out AUC | sensitivity at its threshold (95% CI) | missed "
-        "| specificity (95% CI) | specificity at 90% sensitivity |",
-        "|---|---|---|---|---|---|---|---|",
+        "| specificity (95% CI) | specificity at 90% sensitivity | melanoma vs nevus AUC, in-source -> held-out | nevi flagged |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for folder in folders:
-        result = json.loads((folder / "holdout.json").read_text())  # train.report.HOLDOUT_FILE
+    for result in results:
         training, held = result["training"], result["held_out"]
         recipe = f"{training['augmentation']} augmentation, colour constancy {training['colour_constancy']}"
         lines.append(
-            f"| {recipe} (`{folder.name}`) | `{training['holdout_source']}` ({held['n']} images, {held['malignant']} malignant) | "
+            f"| {recipe} (`{result['run']}`) | `{training['holdout_source']}` ({held['n']} images, {held['malignant']} malignant) | "
             f"{result['validation']['auc']:.3f} | {held['auc']:.3f} | {_interval(held, 'sensitivity')} | {held['missed']} of "
-            f"{held['malignant']} | {_interval(held, 'specificity')} | {_pct(held['specificity_at_90_sensitivity'])} |"
+            f"{held['malignant']} | {_interval(held, 'specificity')} | {_pct(held['specificity_at_90_sensitivity'])} | "
+            f"{result['validation']['melanoma_vs_nevus_auc']:.3f} -> {held['melanoma_vs_nevus_auc']:.3f} | "
+            f"{_pct(held['flagged_by_diagnosis']['nv'])} |"
         )
     return "\n".join(lines)
+
+
+def read_holdout_runs(runs: list[Path]) -> list[dict]:
+    """Each run's holdout.json (see train.report.HOLDOUT_FILE), named after its folder."""
+    import json
+
+    return [{"run": run.name, **json.loads((run / "holdout.json").read_text())} for run in runs]
 
 
 def write_model_card(folder: Path, config: ModelConfig, metrics: dict) -> None:
@@ -183,6 +189,14 @@ Uploads larger than the training copy are first made like it: whole frame resamp
 fitted on {made.get("fitted_on", "-")}. On the twins whose lesion is in validation or test:
 
 {twins_table(metrics) if "twins" in metrics else "(not measured)"}
+
+### Out-of-source validation
+
+{holdout_table(metrics["out_of_source"]) if metrics.get("out_of_source") else "(not measured)"}
+
+Each run trained the recipe without one acquisition source, fitted temperature and threshold on the in-source
+validation split, then scored every image of the held-out source. These are models of the same recipe, not the
+shipped weights.
 
 ### Robustness (test split, shipped threshold)
 
@@ -276,7 +290,16 @@ if __name__ == "__main__":
         folder = Path(sys.argv[2])
         write_model_card(folder, ModelConfig.load(folder), json.loads((folder / files.METRICS).read_text()))
     elif sys.argv[1:2] == ["--holdout"]:  # the out-of-source validation table
-        print(holdout_table([Path(arg) for arg in sys.argv[2:]]))
+        print(holdout_table(read_holdout_runs([Path(arg) for arg in sys.argv[2:]])))
+    elif sys.argv[1:2] == ["--record-holdout"]:  # copy out-of-source runs into a model folder's metrics.json and card
+        folder = Path(sys.argv[2])
+        metrics = json.loads((folder / files.METRICS).read_text())
+        metrics["out_of_source"] = [
+            {k: v for k, v in run.items() if k in ("run", "training", "threshold", "validation", "held_out")}
+            for run in read_holdout_runs([Path(arg) for arg in sys.argv[3:]])
+        ]
+        (folder / files.METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
+        write_model_card(folder, ModelConfig.load(folder), metrics)
     elif sys.argv[1:2] == ["--screening"]:  # screening and twin tables of one model folder
         folder = Path(sys.argv[2])
         metrics = json.loads((folder / files.METRICS).read_text())

@@ -131,6 +131,20 @@ def by_source(config: ModelConfig, records: list[Record], logits: np.ndarray) ->
     return results
 
 
+def by_diagnosis(config: ModelConfig, records: list[Record], logits: np.ndarray) -> dict:
+    """Share flagged at the threshold per diagnosis, and melanoma-vs-nevus AUC: a shift in the images themselves
+    shows in the diagnoses that both sides of a source split have plenty of."""
+    from sklearn.metrics import roc_auc_score
+
+    labels = labels_of(records)
+    p = malignant_probability(diagnosis_probabilities(logits, config.temperature), config.malignant_mask)
+    flagged = {dx: float((p[labels == i] >= config.threshold).mean()) for i, dx in enumerate(config.labels) if (labels == i).any()}
+    mel, nv = config.labels.index("mel"), config.labels.index("nv")
+    chosen = (labels == mel) | (labels == nv)
+    auc = float(roc_auc_score(labels[chosen] == mel, p[chosen])) if (labels == mel).any() and (labels == nv).any() else None
+    return {"flagged_by_diagnosis": flagged, "melanoma_vs_nevus_auc": auc}
+
+
 def score(classifier: Classifier, config: ModelConfig, by_side: dict, val_logits: np.ndarray) -> tuple[dict, np.ndarray]:
     """Every figure of metrics.json that the model's outputs give; the test split is scored here, once."""
     mask, size, preprocessing = config.malignant_mask, config.input_size, config.preprocessing
@@ -231,7 +245,7 @@ def write_holdout_report(model: keras.Model, config: ModelConfig, out: Path, rec
     result = {"temperature": config.temperature, "threshold": config.threshold, "training": config.extra["training"]}
     for name, logits, rs in (("validation", val_logits, by_side["val"]), ("held_out", out_logits, held_out)):
         result[name] = {**evaluate(logits, labels_of(rs), config.malignant_mask, config.temperature, config.threshold),
-                        **screening(config, rs, logits)}
+                        **screening(config, rs, logits), **by_diagnosis(config, rs, logits)}
     (out / HOLDOUT_FILE).write_text(json.dumps(result, indent=2) + "\n")
     np.savez(work_dir(out) / "holdout_logits.npz", val=val_logits, val_labels=labels_of(by_side["val"]), held_out=out_logits,
              held_out_labels=labels_of(held_out), held_out_ids=[r.image_id for r in held_out])
