@@ -1,29 +1,44 @@
 """python -m train: fine-tune a backbone on HAM10000 (split by lesion) and write a complete model folder.
 
-Linear on purpose: data -> model -> fit (best checkpoint by validation AUC, early stopping, resumable)
--> model folder -> evaluation (temperature and threshold from validation, metrics on test) -> card.
+The recipe, top to bottom in `main`: data (split by lesion, optionally without one acquisition source) ->
+preprocessing (shared with serving) -> fit (best checkpoint by validation AUC, early stopping, resumable) ->
+either the out-of-source report, or the model folder (save -> calibrate on validation -> score the test split
+once -> gate -> twins -> metrics, plots, card; `train.report.write_model_folder`) -> push.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import logging
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from inference.config import HAM10000_COPY_PROCESSING, LABELS, MALIGNANT_LABELS, ModelConfig, default_preprocessing
+from inference.config import HAM10000_COPY_PROCESSING, LABELS, MALIGNANT_LABELS, ModelConfig, Preprocessing, default_preprocessing
 from inference.preprocess import normalise
 from train.augment import AUGMENTATIONS
 from train.backbones import GATE_LAYER, GRADCAM_LAYER, build_classifier
 from train.callbacks import EpochTimer, ValidationAUC
-from train.data import DataError, balanced_sample, load_pixels, read_metadata, read_split, sources, split_by_lesion, write_split
-from train.report import work_dir, write_model_folder
+from train.data import (
+    DataError,
+    Record,
+    balanced_sample,
+    load_pixels,
+    read_metadata,
+    read_split,
+    sources,
+    split_by_lesion,
+    write_split,
+)
+from train.report import work_dir, write_holdout_report, write_model_folder
+from train.twins import default_originals_dir
 
 log = logging.getLogger("train")
 
@@ -72,57 +87,52 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    out = Path(args.out)
-    if not args.resume:
-        shutil.rmtree(work_dir(out), ignore_errors=True)
-    work = work_dir(out)
-    out.mkdir(parents=True, exist_ok=True)
+@dataclass
+class Data:
+    """The images of a run: the lesion split, what each side holds, and an out-of-source set."""
 
-    # --- data
-    try:
-        records = read_metadata(args.data_dir)
-    except DataError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    records: list[Record]
+    split: dict[str, str]
+    by_side: dict[str, list[Record]]  # "train" holds the images actually trained on (after sampling)
+    held_out: list[Record]
+    split_sizes: dict[str, int]  # images per side of the split, before sampling
+
+
+def load_data(args: argparse.Namespace, work: Path) -> Data:
+    """Metadata, the lesion split (kept across --resume), the held-out source, sampling and smoke-run limits."""
+    records = read_metadata(args.data_dir)
     split_file = work / "split.csv"
     split = read_split(split_file) if args.resume and split_file.exists() else split_by_lesion(records, seed=args.seed)
     write_split(split_file, records, split)
     if args.holdout_source and args.holdout_source not in sources(records):
-        print(f"error: --holdout-source {args.holdout_source!r} is not one of {', '.join(sources(records))}", file=sys.stderr)
-        return 2
+        raise DataError(f"--holdout-source {args.holdout_source!r} is not one of {', '.join(sources(records))}")
     held_out = [r for r in records if args.holdout_source and r.source == args.holdout_source]
     kept = [r for r in records if not (args.holdout_source and r.source == args.holdout_source)]
     by_side = {side: [r for r in kept if split[r.image_id] == side] for side in ("train", "val", "test")}
-    train_records = balanced_sample(by_side["train"], args.seed) if args.sampling == "balanced" else by_side["train"]
-    rng = np.random.default_rng(args.seed)
+    split_sizes = {side: len(rs) for side, rs in by_side.items()}
+    if args.sampling == "balanced":
+        by_side["train"] = balanced_sample(by_side["train"], args.seed)
     if args.limit:
-        train_records, by_side["val"], by_side["test"], held_out = (
-            [rs[i] for i in sorted(rng.choice(len(rs), min(args.limit, len(rs)), replace=False))] if rs else rs
-            for rs in (train_records, by_side["val"], by_side["test"], held_out)
-        )
-    log.info(
-        "images: train %d (%s sampling), val %d, test %d", len(train_records), args.sampling, len(by_side["val"]), len(by_side["test"])
-    )
+        rng = np.random.default_rng(args.seed)
+        by_side = {side: _subset(rs, args.limit, rng) for side, rs in by_side.items()}
+        held_out = _subset(held_out, args.limit, rng)
+    log.info("images: train %d (%s sampling), val %d, test %d, held out %d", len(by_side["train"]), args.sampling,
+             len(by_side["val"]), len(by_side["test"]), len(held_out))
+    return Data(records, split, by_side, held_out, split_sizes)
 
-    keras.utils.set_random_seed(args.seed)
-    preprocessing = default_preprocessing(
-        args.backbone,
-        source_resolution=_training_short_side(train_records),
-        source_processing=HAM10000_COPY_PROCESSING,
-        colour_constancy=args.colour_constancy,
-    )
+
+def fit(args: argparse.Namespace, data: Data, preprocessing: Preprocessing, work: Path) -> tuple[keras.Model, dict]:
+    """Fine-tune the backbone; the best epoch by validation AUC is kept. Returns the model and what the run did."""
+    train_records, val_records = data.by_side["train"], data.by_side["val"]
     started = time.time()
     train_x = load_pixels(train_records, args.image_size, preprocessing)
-    val_x = load_pixels(by_side["val"], args.image_size, preprocessing)
+    val_x = load_pixels(val_records, args.image_size, preprocessing)
     log.info("preprocessed %d images in %.0f s", len(train_x) + len(val_x), time.time() - started)
     train_y = np.array([r.label for r in train_records])
-    val_y = np.array([r.label for r in by_side["val"]])
+    val_y = np.array([r.label for r in val_records])
 
-    # --- input pipeline
-    n_classes = 7
+    # Input pipeline: augmentation on 0..255 pixels, then the backbone's normalisation.
+    n_classes = len(LABELS)
     counts = np.bincount(train_y, minlength=n_classes)
     if args.sampling == "natural":  # inverse-square-root frequency weights, mean 1 over the training images
         class_weight = 1.0 / np.sqrt(np.maximum(counts, 1))
@@ -145,8 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         train_ds = train_ds.take(args.max_steps)
     val_ds = tf.data.Dataset.from_tensor_slices(val_x).batch(64).map(to_model_input).prefetch(tf.data.AUTOTUNE)
 
-    # --- model
-    # Several GPUs: data-parallel under MirroredStrategy; otherwise the default (CPU or one GPU).
+    # Model. Several GPUs: data-parallel under MirroredStrategy; otherwise the default (CPU or one GPU).
     gpus = tf.config.list_physical_devices("GPU")
     strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
     steps_per_epoch = args.max_steps or int(np.ceil(len(train_x) / args.batch_size))
@@ -162,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=args.label_smoothing),
         )
 
-    # --- fit
+    # Fit: checkpoint the best epoch, stop early, resumable after a crash.
     best_weights = work / "best.weights.h5"
     history_csv = work / "history.csv"
     auc_callback = ValidationAUC(val_ds, val_y, ModelConfig.malignant_mask_of(LABELS, MALIGNANT_LABELS))
@@ -185,8 +194,18 @@ def main(argv: list[str] | None = None) -> int:
         ],
     )
     model.load_weights(best_weights)
+    return model, {
+        "pretrained": "ImageNet" if pretrained else "none (random initialisation)",
+        "epochs_run": len(auc_callback.history),
+        "best_epoch": int(np.argmax(auc_callback.history)) + 1,
+        "seconds": round(timer.seconds, 1),
+        "images_per_second": round(timer.images_per_second, 2),
+    }
 
-    config = ModelConfig(
+
+def run_config(args: argparse.Namespace, argv: list[str] | None, preprocessing: Preprocessing, data: Data, run: dict) -> ModelConfig:
+    """config.json before calibration: how to serve the model, and a record of the data and the run."""
+    return ModelConfig(
         backbone=args.backbone,
         input_size=args.image_size,
         preprocessing=preprocessing,
@@ -198,16 +217,16 @@ def main(argv: list[str] | None = None) -> int:
                 "dataset": "HAM10000 (Tschandl et al. 2018, doi:10.1038/sdata.2018.161)",
                 "license": "CC BY-NC 4.0",
                 "split": f"by lesion_id, stratified by diagnosis, 70/15/15, seed {args.seed}",
-                "images": {side: len(rs) for side, rs in by_side.items()},
-                "train_images_used": len(train_records),
+                "images": data.split_sizes,
+                "train_images_used": len(data.by_side["train"]),
                 "sampling": args.sampling,
             },
             "training": {
-                "pretrained": "ImageNet" if pretrained else "none (random initialisation)",
+                "pretrained": run["pretrained"],
                 "image_size": args.image_size,
-                "epochs_run": len(auc_callback.history),
+                "epochs_run": run["epochs_run"],
                 "epochs_max": args.epochs,
-                "best_epoch": int(np.argmax(auc_callback.history)) + 1,
+                "best_epoch": run["best_epoch"],
                 "batch_size": args.batch_size,
                 "lr": args.lr,
                 "schedule": args.schedule,
@@ -217,21 +236,49 @@ def main(argv: list[str] | None = None) -> int:
                 "holdout_source": args.holdout_source or "",
                 "max_steps": args.max_steps,
                 "limit": args.limit,
-                "seconds": round(timer.seconds, 1),
-                "images_per_second": round(timer.images_per_second, 2),
+                "seconds": run["seconds"],
+                "images_per_second": run["images_per_second"],
+                "date": datetime.date.today().isoformat(),
                 "command": "python -m train " + " ".join(argv if argv is not None else sys.argv[1:]),
             },
         },
     )
-    if held_out:
-        from train.report import write_holdout_report
 
-        write_holdout_report(model, config, out, records, split, {**by_side, "train": train_records}, held_out)
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    out = Path(args.out)
+    if not args.resume:
+        shutil.rmtree(work_dir(out), ignore_errors=True)
+    work = work_dir(out)
+    out.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(args.seed)
+
+    # 1. Data: HAM10000, split by lesion.
+    try:
+        data = load_data(args, work)
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    # 2. The one preprocessing of training and serving (uploads larger than the training copy are made like it).
+    preprocessing = default_preprocessing(
+        args.backbone,
+        source_resolution=_training_short_side(data.by_side["train"]),
+        source_processing=HAM10000_COPY_PROCESSING,
+        colour_constancy=args.colour_constancy,
+    )
+    # 3. Fit.
+    model, run = fit(args, data, preprocessing, work)
+    config = run_config(args, argv, preprocessing, data, run)
+    # 4. An out-of-source run stops here: calibrate on in-source validation, score the held-out source.
+    if data.held_out:
+        write_holdout_report(model, config, out, data.records, data.split, data.by_side, data.held_out)
         return 0
-    from train.twins import default_originals_dir
-
+    # 5. The model folder: save, calibrate, score the test split once, fit the gate, twins, metrics, plots, card.
     originals = Path(args.originals) if args.originals else default_originals_dir(args.data_dir)
-    write_model_folder(model, config, out, records, split, {**by_side, "train": train_records}, originals)
+    write_model_folder(model, config, out, data.records, data.split, data.by_side, originals)
+    # 6. Publish.
     if args.push:
         from train.push import PushError, push_model_folder
 
@@ -241,6 +288,13 @@ def main(argv: list[str] | None = None) -> int:
             log.error("%s is complete but was not pushed: %s (retry: python -m train.push %s %s)", out, error, out, args.push)
             return 1
     return 0
+
+
+def _subset(records: list[Record], limit: int, rng: np.random.Generator) -> list[Record]:
+    """A smoke run's random subset (order kept)."""
+    if len(records) <= limit:
+        return records
+    return [records[i] for i in sorted(rng.choice(len(records), limit, replace=False))]
 
 
 def _training_short_side(records) -> int:

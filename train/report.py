@@ -241,9 +241,12 @@ def write_holdout_report(model: keras.Model, config: ModelConfig, out: Path, rec
     val_logits = logits_of(classifier, load_pixels(by_side["val"], config.input_size, config.preprocessing))
     config = calibrate(config, val_logits, labels_of(by_side["val"]))
     config.save(out)
-    out_logits = logits_of(classifier, load_pixels(held_out, config.input_size, config.preprocessing))
+    out_pixels = load_pixels(held_out, config.input_size, config.preprocessing)
+    out_logits = logits_of(classifier, out_pixels)
+    out_tta_logits = logits_of(classifier, out_pixels, tta=True)  # does test-time augmentation pay out of source?
     result = {"temperature": config.temperature, "threshold": config.threshold, "training": config.extra["training"]}
-    for name, logits, rs in (("validation", val_logits, by_side["val"]), ("held_out", out_logits, held_out)):
+    scored = (("validation", val_logits, by_side["val"]), ("held_out", out_logits, held_out), ("held_out_tta", out_tta_logits, held_out))
+    for name, logits, rs in scored:
         result[name] = {**evaluate(logits, labels_of(rs), config.malignant_mask, config.temperature, config.threshold),
                         **screening(config, rs, logits), **by_diagnosis(config, rs, logits)}
     (out / HOLDOUT_FILE).write_text(json.dumps(result, indent=2) + "\n")
