@@ -14,6 +14,7 @@ from PIL import Image
 from bench.common import Table, ms, percentile_ms, say
 
 LATENCY_TARGET_MS = 50  # predict + Grad-CAM, p50, server side
+SHIPPED_TARGET_MS = 100  # predict + Grad-CAM as shipped (with TTA), p50
 THROUGHPUT_TARGET = 100  # images/s on the batch CLI path
 GRADCAM_RATIO_TARGET = 2.0  # predict + Grad-CAM vs predict
 
@@ -55,12 +56,13 @@ def latency(clf, images: list[Path], command: str, phone_repeats: int) -> tuple[
             times[name].append(_timed(clf.predict_one, path, **modes[name]))
     with tempfile.TemporaryDirectory() as tmp:
         phone = phone_photo(images[0], Path(tmp))
-        name = "predict + Grad-CAM, 12 Mpx phone photo (4000x3000 JPEG)"
-        clf.predict_one(phone, explain=True, tta=False)
-        times[name] = [_timed(clf.predict_one, phone, explain=True, tta=False) for _ in range(phone_repeats)]
+        name = "predict + Grad-CAM as served (TTA as in config.json), 12 Mpx phone photo (4000x3000 JPEG)"
+        clf.predict_one(phone, explain=True)
+        times[name] = [_timed(clf.predict_one, phone, explain=True) for _ in range(phone_repeats)]
     table = Table("Server-side latency, one image", command, ["what", "p50", "p95", "target (p50)", "n"])
     for name, seconds in times.items():
-        target = f"<= {LATENCY_TARGET_MS} ms" if name == "predict + Grad-CAM" else ""
+        targets = {"predict + Grad-CAM": f"<= {LATENCY_TARGET_MS} ms", "predict with TTA + Grad-CAM": f"<= {SHIPPED_TARGET_MS} ms"}
+        target = targets.get(name, "")
         table.add(name, ms(percentile_ms(seconds, 50)), ms(percentile_ms(seconds, 95)), target, len(seconds))
     table.notes.append(f"`Classifier.predict_one(path, ...)` on {len(images)} HAM10000 test images (200x150 JPEG), "
                        "decoding and preprocessing included, modes interleaved image by image.")

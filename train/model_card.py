@@ -108,6 +108,7 @@ def read_holdout_runs(runs: list[Path]) -> list[dict]:
 def write_model_card(folder: Path, config: ModelConfig, metrics: dict) -> None:
     test, training, data = metrics["test"], metrics["training"], config.extra["data"]
     made = config.preprocessing.source_processing or {}
+    without_tta = metrics.get("validation_without_tta", metrics["validation"])
     name = f"{config.backbone} ({training['pretrained']}, {training['image_size']} px, {data['sampling']})"
     robustness = "\n".join(
         f"| {name} | {m['auc']:.3f} | {_pct(m['sensitivity'])} | {_pct(m['specificity'])} |" for name, m in metrics["robustness"].items()
@@ -172,8 +173,9 @@ Given a dermoscopy photo of a pigmented skin lesion, the model gives the probabi
   and a square crop of it are seen the same way; the crop column checks that.
 - Training: {training["epochs_run"]} epochs (best {training["best_epoch"]}), batch {training["batch_size"]}, Adam lr {training["lr"]}
   ({training["schedule"]}), {training["pretrained"]} initialisation, on a 2-core CPU.
-- Test-time augmentation (flips, a quarter turn): validation AUC {metrics["validation"]["auc"]:.3f} without,
-  {metrics["validation_tta"]["auc"]:.3f} with (4x the cost; `tta` in config.json: {str(config.tta).lower()}).
+- Test-time augmentation (flips, a quarter turn): validation AUC {without_tta["auc"]:.3f} without,
+  {metrics["validation_tta"]["auc"]:.3f} with (4x the cost; `tta` in config.json: {str(config.tta).lower()}: the figures
+  on this card are {"with" if config.tta else "without"} it).
 - Reproduce: `{training["command"]}`, then `python -m train.report MODEL_DIR --data-dir DIR` re-evaluates a folder.
 
 ### Screening figures (test split, shipped threshold)

@@ -75,14 +75,14 @@ def calibrate(config: ModelConfig, val_logits: np.ndarray, val_labels: np.ndarra
 
 
 def single_image_latency_ms(classifier: Classifier) -> float:
-    """Median wall time of the served forward pass on one prepared image (tracing excluded)."""
-    size = classifier.config.input_size
+    """Median wall time of the served forward pass (with TTA if served with it) on one prepared image (tracing excluded)."""
+    size, tta = classifier.config.input_size, classifier.config.tta
     x = np.zeros((1, size, size, 3), np.uint8)
-    classifier.forward(x)
+    classifier.forward(x, tta=tta)
     times = []
     for _ in range(LATENCY_RUNS):
         start = time.perf_counter()
-        classifier.forward(x)
+        classifier.forward(x, tta=tta)
         times.append(time.perf_counter() - start)
     return 1000 * float(np.median(times))
 
@@ -106,7 +106,8 @@ def robustness(classifier: Classifier, config: ModelConfig, records: list[Record
     results = {}
     for name, perturb in PERTURBATIONS.items():
         pixels = np.stack([prepare_image(perturb(load_rgb(r.path)), config.input_size, config.preprocessing) for r in records])
-        m = evaluate(logits_of(classifier, pixels), labels_of(records), config.malignant_mask, config.temperature, config.threshold)
+        logits = logits_of(classifier, pixels, tta=config.tta)
+        m = evaluate(logits, labels_of(records), config.malignant_mask, config.temperature, config.threshold)
         results[name] = {k: m[k] for k in ("auc", "sensitivity", "specificity")}
     return results
 
@@ -146,21 +147,25 @@ def by_diagnosis(config: ModelConfig, records: list[Record], logits: np.ndarray)
 
 
 def score(classifier: Classifier, config: ModelConfig, by_side: dict, val_logits: np.ndarray) -> tuple[dict, np.ndarray]:
-    """Every figure of metrics.json that the model's outputs give; the test split is scored here, once."""
-    mask, size, preprocessing = config.malignant_mask, config.input_size, config.preprocessing
+    """Every figure of metrics.json that the model's outputs give, as served (`tta` in config.json); the test
+    split is scored here, once. Validation is also scored both without and with TTA: the evidence for `tta`."""
+    mask, size, preprocessing, tta = config.malignant_mask, config.input_size, config.preprocessing, config.tta
     test = by_side["test"]
-    val_tta_logits = logits_of(classifier, load_pixels(by_side["val"], size, preprocessing), tta=True)
-    test_logits = logits_of(classifier, load_pixels(test, size, preprocessing))
+    val_pixels = load_pixels(by_side["val"], size, preprocessing)
+    val_other = logits_of(classifier, val_pixels, tta=not tta)
+    test_logits = logits_of(classifier, load_pixels(test, size, preprocessing), tta=tta)
     crops = np.stack([prepare_image(center_square(load_rgb(r.path)), size, preprocessing) for r in test])
     scored = {
         "validation": (val_logits, labels_of(by_side["val"])),
-        "validation_tta": (val_tta_logits, labels_of(by_side["val"])),
+        "validation_without_tta": (val_other if tta else val_logits, labels_of(by_side["val"])),
+        "validation_tta": (val_logits if tta else val_other, labels_of(by_side["val"])),
         "test": (test_logits, labels_of(test)),
-        "test_center_square": (logits_of(classifier, crops), labels_of(test)),
+        "test_center_square": (logits_of(classifier, crops, tta=tta), labels_of(test)),
     }
     metrics = {
         "temperature": config.temperature,
         "threshold": config.threshold,
+        "tta": tta,
         **{name: evaluate(logits, y7, mask, config.temperature, config.threshold) for name, (logits, y7) in scored.items()},
         "test_screening": screening(config, test, test_logits),
         "test_by_source": by_source(config, test, test_logits),
@@ -214,7 +219,7 @@ def write_model_folder(model: keras.Model, config: ModelConfig, out: Path, recor
     originals_dir: full-size twins of some training-copy images, for the twin-consistency check."""
     save_model(model, config, out, records, split)
     classifier = Classifier(out)  # from here on, every prediction goes through the served code
-    val_logits = logits_of(classifier, load_pixels(by_side["val"], config.input_size, config.preprocessing))
+    val_logits = logits_of(classifier, load_pixels(by_side["val"], config.input_size, config.preprocessing), tta=config.tta)
     config = calibrate(config, val_logits, labels_of(by_side["val"]))
     config.save(out)
     classifier.config = config
