@@ -37,7 +37,8 @@ def p_malignant(path: str) -> float:
     if pre["channel_order"] == "BGR":
         x = x[..., ::-1]
     x = (x - np.float32(pre["mean"])) / np.float32(pre["std"])
-    logits = model.predict(x[None], verbose=0)[0].astype(np.float64) / cfg["temperature"]
+    views = [x, x[:, ::-1], x[::-1], np.rot90(x)] if cfg["tta"] else [x]  # test-time augmentation: mean of 4 views
+    logits = model.predict(np.stack(views), verbose=0).mean(axis=0).astype(np.float64) / cfg["temperature"]
     p = np.exp(logits - logits.max())
     p /= p.sum()  # calibrated probabilities of the 7 diagnoses, in cfg["labels"] order
     return float(sum(p[cfg["labels"].index(label)] for label in cfg["malignant_labels"]))
