@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from result_html import cards, summary
 
 import app_i18n
 import examples
@@ -84,20 +85,7 @@ def image_of(data_dir: Path, image_id: str) -> Path:
     return data_dir / "images" / f"{image_id}.jpg"
 
 
-def cards(html: str) -> list[dict]:
-    """Each result card's data attributes, plus its text, from the classify endpoint's HTML."""
-    found = []
-    for chunk in html.split("<article")[1:]:
-        attributes = dict(re.findall(r'data-([\w-]+)="([^"]*)"', chunk))
-        text = re.sub(r"<[^>]+>", " ", re.sub(r'src="data:[^"]+"', "", chunk))
-        found.append({**attributes, "text": " ".join(text.split())})
-    return found
 
-
-def summary(html: str) -> dict:
-    section = re.search(r'<section class="slc-summary"([^>]*)>(.*?)</section>', html, re.S)
-    assert section, html[:500]
-    return {**dict(re.findall(r'data-([\w-]+)="([^"]*)"', section.group(1))), "text": re.sub(r"<[^>]+>", " ", section.group(2))}
 
 
 # --- no server needed ------------------------------------------------------------------------------------

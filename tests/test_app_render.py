@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from result_html import cards, summary
 
 import app_i18n
 import app_render
@@ -33,19 +34,7 @@ def prediction(p: float, warning_code: str | None = None) -> Prediction:
                       heatmap=np.ones((7, 7)), overlay=photo)
 
 
-def cards(html: str) -> list[dict]:
-    found = []
-    for chunk in html.split("<article")[1:]:
-        attributes = dict(re.findall(r'data-([\w-]+)="([^"]*)"', chunk))
-        text = re.sub(r"<[^>]+>", " ", re.sub(r'src="data:[^"]+"', "", chunk))
-        found.append({**attributes, "text": " ".join(text.split())})
-    return found
 
-
-def summary(html: str) -> dict:
-    section = re.search(r'<section class="slc-summary"([^>]*)>(.*?)</section>', html, re.S)
-    text = " ".join(re.sub(r"<[^>]+>", " ", section.group(2)).split())
-    return {**dict(re.findall(r'data-([\w-]+)="([^"]*)"', section.group(1))), "text": text}
 
 
 MEL = examples.Example("ISIC_1", "mel", "melanoma")
