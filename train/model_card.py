@@ -82,19 +82,23 @@ def holdout_table(results: list[dict]) -> str:
     """Out-of-source validation runs (their holdout.json): in-source validation against the held-out source."""
     lines = [
         "| recipe (run) | held-out source | in-source val AUC | held-out AUC (with TTA) | sensitivity at its threshold (95% CI) | missed "
-        "| specificity (95% CI) | specificity at 90% sensitivity | melanoma vs nevus AUC, in-source -> held-out | nevi flagged |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| specificity (95% CI) | specificity at 90% sensitivity | melanoma vs nevus AUC, in-source -> held-out | nevi flagged "
+        "| gate: no verdict (in-source val -> held-out) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
         training, held = result["training"], result["held_out"]
         recipe = f"{training['augmentation']} augmentation, colour constancy {training['colour_constancy']}"
         tta = f"{result['held_out_tta']['auc']:.3f}" if "held_out_tta" in result else "-"
+        gate = "-"
+        if "gate_flag_rate" in held:
+            gate = f"{_pct(result['gate']['validation_false_alarm_rate'])} -> {_pct(held['gate_flag_rate'])}"
         lines.append(
             f"| {recipe} (`{result['run']}`) | `{training['holdout_source']}` ({held['n']} images, {held['malignant']} malignant) | "
             f"{result['validation']['auc']:.3f} | {held['auc']:.3f} ({tta}) | {_interval(held, 'sensitivity')} | {held['missed']} of "
             f"{held['malignant']} | {_interval(held, 'specificity')} | {_pct(held['specificity_at_90_sensitivity'])} | "
             f"{result['validation']['melanoma_vs_nevus_auc']:.3f} -> {held['melanoma_vs_nevus_auc']:.3f} | "
-            f"{_pct(held['flagged_by_diagnosis']['nv'])} |"
+            f"{_pct(held['flagged_by_diagnosis']['nv'])} | {gate} |"
         )
     return "\n".join(lines)
 
@@ -298,7 +302,7 @@ if __name__ == "__main__":
         folder = Path(sys.argv[2])
         metrics = json.loads((folder / files.METRICS).read_text())
         metrics["out_of_source"] = [
-            {k: v for k, v in run.items() if k in ("run", "training", "threshold", "validation", "held_out", "held_out_tta")}
+            {k: v for k, v in run.items() if k in ("run", "training", "threshold", "validation", "held_out", "held_out_tta", "gate")}
             for run in read_holdout_runs([Path(arg) for arg in sys.argv[3:]])
         ]
         (folder / files.METRICS).write_text(json.dumps(metrics, indent=2) + "\n")

@@ -254,6 +254,13 @@ def write_holdout_report(model: keras.Model, config: ModelConfig, out: Path, rec
     for name, logits, rs in scored:
         result[name] = {**evaluate(logits, labels_of(rs), config.malignant_mask, config.temperature, config.threshold),
                         **screening(config, rs, logits), **by_diagnosis(config, rs, logits)}
+    # The gate, fitted on this run's training images: how often does it withhold a verdict on the unseen source?
+    result["gate"] = fit_gate(out, by_side)
+    gate = Gate.load(out)
+    features = np.concatenate([classifier.forward(out_pixels[i : i + BATCH])[2] for i in range(0, len(out_pixels), BATCH)])
+    flags = [f for f in gate.check(out_pixels, features) if f]
+    result["held_out"]["gate_flag_rate"] = len(flags) / len(out_pixels)
+    result["held_out"]["gate_flags"] = len(flags)
     (out / HOLDOUT_FILE).write_text(json.dumps(result, indent=2) + "\n")
     np.savez(work_dir(out) / "holdout_logits.npz", val=val_logits, val_labels=labels_of(by_side["val"]), held_out=out_logits,
              held_out_labels=labels_of(held_out), held_out_ids=[r.image_id for r in held_out])
