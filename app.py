@@ -40,7 +40,7 @@ from app_render import (
 )
 from inference import Classifier, ImageRejected, load_classifier
 from inference import model_files as files
-from inference.loading import looks_like_a_path
+from inference.loading import missing_local_folder
 
 log = logging.getLogger("app")
 
@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     model = args.model and os.path.expanduser(args.model)
-    if model and looks_like_a_path(args.model) and not Path(model).is_dir():
+    if model and missing_local_folder(args.model):
         print(f"error: --model {args.model}: no such model folder (a Hugging Face Hub model is named owner/name)", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
     try:

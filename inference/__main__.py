@@ -54,11 +54,6 @@ def find_images(paths: list[str]) -> list[Path]:
     return list(found)
 
 
-def looks_like_a_path(model: str) -> bool:
-    """A Hub repo id is "owner/name"; "./x", "/x", "~/x" or an existing file is meant as a local folder."""
-    return model.startswith((".", "/", "~")) or Path(model).exists()
-
-
 def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
@@ -139,8 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from inference import DISCLAIMER, Prediction, load_classifier
+    from inference.loading import missing_local_folder
 
-    if args.model and looks_like_a_path(args.model) and not Path(args.model).expanduser().is_dir():
+    if args.model and missing_local_folder(args.model):
         print(f"error: --model {args.model}: no such model folder", file=sys.stderr)
         return EXIT_USAGE
     clash = args.out and output_clash(Path(args.out), args.paths)

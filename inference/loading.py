@@ -41,6 +41,11 @@ def looks_like_a_path(source: str) -> bool:
             or ("/" in source and path.parent.is_dir()))
 
 
+def missing_local_folder(source: str) -> bool:
+    """`source` is meant as a local model folder (see looks_like_a_path) and there is none: an error, not a Hub id."""
+    return looks_like_a_path(source) and not Path(source).expanduser().is_dir()
+
+
 def _resolve(source: str | None, revision: str | None) -> Classifier:
     if source and Path(source).is_dir():
         return Classifier(source, ModelSource("local", Path(source)))

@@ -24,3 +24,7 @@ REQUIRED = (MODEL, CONFIG, GATE)
 SERVED = (*REQUIRED, METRICS, CARD, SPLIT, *PLOTS)
 # A folder must hold these to be published (train writes all of them); everything else in it is published too.
 PUBLISHED = (*REQUIRED, METRICS, CARD, SPLIT)
+
+# An out-of-source run (`python -m train --holdout-source ...`) writes these instead of a publishable folder.
+HOLDOUT = "holdout.json"  # in-source validation and held-out source figures
+HOLDOUT_LOGITS = "holdout_logits.npz"  # their logits and labels, for choosing a threshold later

@@ -200,14 +200,6 @@ def center_square(image: Image.Image) -> Image.Image:
     return image.crop(square_box(*image.size))
 
 
-RESAMPLING = {
-    "nearest": Image.Resampling.NEAREST,
-    "box": Image.Resampling.BOX,
-    "bilinear": Image.Resampling.BILINEAR,
-    "hamming": Image.Resampling.HAMMING,
-    "bicubic": Image.Resampling.BICUBIC,
-    "lanczos": Image.Resampling.LANCZOS,
-}
 SHADES_OF_GRAY_POWER = 6  # Minkowski norm of the illuminant estimate (Finlayson and Trezzi 2004; ISIC practice)
 
 
@@ -233,7 +225,7 @@ def match_source(image: Image.Image, processing: dict) -> Image.Image:
         return image
     scale = short / min(width, height)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    image = image.resize(size, RESAMPLING[processing["resample"]])
+    image = image.resize(size, Image.Resampling[processing["resample"].upper()])
     quality = processing.get("jpeg_quality")
     return jpeg_round_trip(image, quality) if quality else image
 

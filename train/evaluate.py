@@ -122,8 +122,8 @@ def screening_summary(y: np.ndarray, p: np.ndarray, threshold: float, groups: np
         **bootstrap_intervals(y, p, threshold, groups),
     }
     if labels is not None and melanoma is not None and (labels == melanoma).any():
-        is_mel = labels == melanoma
-        summary["melanoma_sensitivity"] = float((p[is_mel] >= threshold).mean())
-        summary["melanoma_missed"] = int((p[is_mel] < threshold).sum())
-        summary["melanoma"] = int(is_mel.sum())
+        counts = flagged_by_diagnosis(labels, p, threshold)[LABELS[melanoma]]
+        summary["melanoma_sensitivity"] = counts["flagged"] / counts["n"]
+        summary["melanoma_missed"] = counts["n"] - counts["flagged"]
+        summary["melanoma"] = counts["n"]
     return summary

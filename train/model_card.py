@@ -90,6 +90,7 @@ def holdout_table(results: list[dict]) -> str:
         training, held = result["training"], result["held_out"]
         recipe = f"{training['augmentation']} augmentation, colour constancy {training['colour_constancy']}"
         tta = f"{result['held_out_tta']['auc']:.3f}" if "held_out_tta" in result else "-"
+        nevi = held["by_diagnosis"]["nv"]
         gate = "-"
         if "gate_flag_rate" in held:
             gate = f"{_pct(result['gate']['validation_false_alarm_rate'])} -> {_pct(held['gate_flag_rate'])}"
@@ -98,16 +99,16 @@ def holdout_table(results: list[dict]) -> str:
             f"{result['validation']['auc']:.3f} | {held['auc']:.3f} ({tta}) | {_interval(held, 'sensitivity')} | {held['missed']} of "
             f"{held['malignant']} | {_interval(held, 'specificity')} | {_pct(held['specificity_at_90_sensitivity'])} | "
             f"{result['validation']['melanoma_vs_nevus_auc']:.3f} -> {held['melanoma_vs_nevus_auc']:.3f} | "
-            f"{_pct(held['flagged_by_diagnosis']['nv'])} | {gate} |"
+            f"{_pct(nevi['flagged'] / nevi['n'])} | {gate} |"
         )
     return "\n".join(lines)
 
 
 def read_holdout_runs(runs: list[Path]) -> list[dict]:
-    """Each run's holdout.json (see train.report.HOLDOUT_FILE), named after its folder."""
+    """Each run's holdout.json, named after its folder."""
     import json
 
-    return [{"run": run.name, **json.loads((run / "holdout.json").read_text())} for run in runs]
+    return [{"run": run.name, **json.loads((run / files.HOLDOUT).read_text())} for run in runs]
 
 
 def write_model_card(folder: Path, config: ModelConfig, metrics: dict) -> None:

@@ -31,7 +31,6 @@ from train.model_card import write_model_card
 LATENCY_RUNS = 30
 GATE_TRAIN_IMAGES = 3000
 BATCH = 64  # images per forward call while scoring
-HOLDOUT_FILE = "holdout.json"  # an out-of-source run's results (such a run writes no publishable folder)
 
 
 def work_dir(out: Path) -> Path:
@@ -56,9 +55,14 @@ def save_model(model: keras.Model, config: ModelConfig, out: Path, records: list
     write_split(out / files.SPLIT, records, split)
 
 
+def outputs_of(classifier: Classifier, pixels: np.ndarray, tta: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(logits, gate features) of the served forward pass (logits with TTA if asked) over prepared uint8 images."""
+    batches = [classifier.forward(pixels[i : i + BATCH], tta=tta) for i in range(0, len(pixels), BATCH)]
+    return np.concatenate([b[0] for b in batches]), np.concatenate([b[2] for b in batches])
+
+
 def logits_of(classifier: Classifier, pixels: np.ndarray, tta: bool = False) -> np.ndarray:
-    """The served forward pass (and TTA) over prepared uint8 images, in batches."""
-    return np.concatenate([classifier.forward(pixels[i : i + BATCH], tta=tta)[0] for i in range(0, len(pixels), BATCH)])
+    return outputs_of(classifier, pixels, tta)[0]
 
 
 def labels_of(records: list[Record]) -> np.ndarray:
@@ -132,26 +136,26 @@ def by_source(config: ModelConfig, records: list[Record], logits: np.ndarray) ->
     return results
 
 
-def by_diagnosis(config: ModelConfig, records: list[Record], logits: np.ndarray) -> dict:
-    """Share flagged at the threshold per diagnosis, and melanoma-vs-nevus AUC: a shift in the images themselves
-    shows in the diagnoses that both sides of a source split have plenty of."""
+def melanoma_vs_nevus_auc(config: ModelConfig, records: list[Record], logits: np.ndarray) -> float | None:
+    """AUC of P(malignant) between melanomas and nevi alone: a shift in the images themselves shows in the two
+    diagnoses that every source has plenty of, whatever the mix of the others."""
     from sklearn.metrics import roc_auc_score
 
     labels = labels_of(records)
-    p = malignant_probability(diagnosis_probabilities(logits, config.temperature), config.malignant_mask)
-    flagged = {dx: float((p[labels == i] >= config.threshold).mean()) for i, dx in enumerate(config.labels) if (labels == i).any()}
     mel, nv = config.labels.index("mel"), config.labels.index("nv")
+    if not ((labels == mel).any() and (labels == nv).any()):
+        return None
+    p = malignant_probability(diagnosis_probabilities(logits, config.temperature), config.malignant_mask)
     chosen = (labels == mel) | (labels == nv)
-    auc = float(roc_auc_score(labels[chosen] == mel, p[chosen])) if (labels == mel).any() and (labels == nv).any() else None
-    return {"flagged_by_diagnosis": flagged, "melanoma_vs_nevus_auc": auc}
+    return float(roc_auc_score(labels[chosen] == mel, p[chosen]))
 
 
-def score(classifier: Classifier, config: ModelConfig, by_side: dict, val_logits: np.ndarray) -> tuple[dict, np.ndarray]:
+def score(classifier: Classifier, config: ModelConfig, by_side: dict, val_pixels: np.ndarray,
+          val_logits: np.ndarray) -> tuple[dict, np.ndarray]:
     """Every figure of metrics.json that the model's outputs give, as served (`tta` in config.json); the test
     split is scored here, once. Validation is also scored both without and with TTA: the evidence for `tta`."""
     mask, size, preprocessing, tta = config.malignant_mask, config.input_size, config.preprocessing, config.tta
     test = by_side["test"]
-    val_pixels = load_pixels(by_side["val"], size, preprocessing)
     val_other = logits_of(classifier, val_pixels, tta=not tta)
     test_logits = logits_of(classifier, load_pixels(test, size, preprocessing), tta=tta)
     crops = np.stack([prepare_image(center_square(load_rgb(r.path)), size, preprocessing) for r in test])
@@ -176,25 +180,20 @@ def score(classifier: Classifier, config: ModelConfig, by_side: dict, val_logits
     return metrics, test_logits
 
 
-def fit_gate(out: Path, by_side: dict, max_images: int = GATE_TRAIN_IMAGES) -> dict:
-    """Fit the quality / not-dermoscopy gate on training images; measure its false alarms on validation."""
-    classifier = Classifier(out)
+def fit_gate(classifier: Classifier, out: Path, train: list[Record], val_pixels: np.ndarray, val_features: np.ndarray,
+             max_images: int = GATE_TRAIN_IMAGES) -> dict:
+    """Fit the quality / not-dermoscopy gate on training images, save it and serve it from `classifier`;
+    measure its false alarms on validation."""
     rng = np.random.default_rng(0)
-    train = by_side["train"]
     train = [train[i] for i in sorted(rng.choice(len(train), min(max_images, len(train)), replace=False))]
-
-    def pixels_and_features(records):
-        pixels = load_pixels(records, classifier.config.input_size, classifier.config.preprocessing)
-        features = np.concatenate([classifier.forward(pixels[i : i + BATCH])[2] for i in range(0, len(pixels), BATCH)])
-        return pixels, features
-
-    gate = Gate.fit(*pixels_and_features(train))
+    pixels = load_pixels(train, classifier.config.input_size, classifier.config.preprocessing)
+    gate = Gate.fit(pixels, outputs_of(classifier, pixels)[1])
     gate.save(out)
-    flags = gate.check(*pixels_and_features(by_side["val"]))
-    codes = [f[0] for f in flags if f]
+    classifier.gate = gate
+    codes = [f[0] for f in gate.check(val_pixels, val_features) if f]
     return {
         "train_images_fitted": len(train),
-        "validation_false_alarm_rate": len(codes) / len(flags),
+        "validation_false_alarm_rate": len(codes) / len(val_pixels),
         "validation_false_alarms_by_check": {code: codes.count(code) for code in sorted(set(codes))},
         "thresholds": {"max_distance": gate.max_distance, "min_contrast": gate.min_contrast, "min_sharpness": gate.min_sharpness},
     }
@@ -219,17 +218,18 @@ def write_model_folder(model: keras.Model, config: ModelConfig, out: Path, recor
     originals_dir: full-size twins of some training-copy images, for the twin-consistency check."""
     save_model(model, config, out, records, split)
     classifier = Classifier(out)  # from here on, every prediction goes through the served code
-    val_logits = logits_of(classifier, load_pixels(by_side["val"], config.input_size, config.preprocessing), tta=config.tta)
+    val_pixels = load_pixels(by_side["val"], config.input_size, config.preprocessing)
+    val_logits, val_features = outputs_of(classifier, val_pixels, tta=config.tta)
     config = calibrate(config, val_logits, labels_of(by_side["val"]))
     config.save(out)
     classifier.config = config
-    metrics, test_logits = score(classifier, config, by_side, val_logits)
+    metrics, test_logits = score(classifier, config, by_side, val_pixels, val_logits)
     metrics["model_megabytes"] = round((out / files.MODEL).stat().st_size / 2**20, 1)
-    metrics["gate"] = fit_gate(out, by_side)
+    metrics["gate"] = fit_gate(classifier, out, by_side["train"], val_pixels, val_features)
     if originals_dir is not None and originals_dir.is_dir():
         from train.twins import twin_consistency
 
-        metrics["twins"] = twin_consistency(Classifier(out), records, originals_dir, out / files.SPLIT)
+        metrics["twins"] = twin_consistency(classifier, records, originals_dir, out / files.SPLIT)
     (out / files.METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
     np.savez(work_dir(out) / "logits.npz", val=val_logits, test=test_logits, val_labels=labels_of(by_side["val"]),
              test_labels=labels_of(by_side["test"]), val_ids=[r.image_id for r in by_side["val"]])
@@ -243,26 +243,26 @@ def write_holdout_report(model: keras.Model, config: ModelConfig, out: Path, rec
     """Out-of-source validation: calibrate and threshold on in-source validation, score the held-out source."""
     save_model(model, config, out, records, split)
     classifier = Classifier(out)
-    val_logits = logits_of(classifier, load_pixels(by_side["val"], config.input_size, config.preprocessing))
+    val_pixels = load_pixels(by_side["val"], config.input_size, config.preprocessing)
+    val_logits, val_features = outputs_of(classifier, val_pixels)
     config = calibrate(config, val_logits, labels_of(by_side["val"]))
     config.save(out)
+    classifier.config = config
     out_pixels = load_pixels(held_out, config.input_size, config.preprocessing)
-    out_logits = logits_of(classifier, out_pixels)
+    out_logits, out_features = outputs_of(classifier, out_pixels)
     out_tta_logits = logits_of(classifier, out_pixels, tta=True)  # does test-time augmentation pay out of source?
     result = {"temperature": config.temperature, "threshold": config.threshold, "training": config.extra["training"]}
     scored = (("validation", val_logits, by_side["val"]), ("held_out", out_logits, held_out), ("held_out_tta", out_tta_logits, held_out))
     for name, logits, rs in scored:
         result[name] = {**evaluate(logits, labels_of(rs), config.malignant_mask, config.temperature, config.threshold),
-                        **screening(config, rs, logits), **by_diagnosis(config, rs, logits)}
+                        **screening(config, rs, logits), "melanoma_vs_nevus_auc": melanoma_vs_nevus_auc(config, rs, logits)}
     # The gate, fitted on this run's training images: how often does it withhold a verdict on the unseen source?
-    result["gate"] = fit_gate(out, by_side)
-    gate = Gate.load(out)
-    features = np.concatenate([classifier.forward(out_pixels[i : i + BATCH])[2] for i in range(0, len(out_pixels), BATCH)])
-    flags = [f for f in gate.check(out_pixels, features) if f]
+    result["gate"] = fit_gate(classifier, out, by_side["train"], val_pixels, val_features)
+    flags = [f for f in classifier.gate.check(out_pixels, out_features) if f]
     result["held_out"]["gate_flag_rate"] = len(flags) / len(out_pixels)
     result["held_out"]["gate_flags"] = len(flags)
-    (out / HOLDOUT_FILE).write_text(json.dumps(result, indent=2) + "\n")
-    np.savez(work_dir(out) / "holdout_logits.npz", val=val_logits, val_labels=labels_of(by_side["val"]), held_out=out_logits,
+    (out / files.HOLDOUT).write_text(json.dumps(result, indent=2) + "\n")
+    np.savez(work_dir(out) / files.HOLDOUT_LOGITS, val=val_logits, val_labels=labels_of(by_side["val"]), held_out=out_logits,
              held_out_labels=labels_of(held_out), held_out_ids=[r.image_id for r in held_out])
     return result
 

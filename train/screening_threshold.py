@@ -16,20 +16,20 @@ from pathlib import Path
 
 import numpy as np
 
+from inference import model_files as files
 from inference.config import ModelConfig
 from inference.outputs import diagnosis_probabilities, malignant_probability
 from train.evaluate import binary_metrics, choose_threshold
 from train.report import work_dir
 
 TARGETS = np.round(np.arange(0.90, 0.991, 0.01), 2)
-LOGITS_FILE = "holdout_logits.npz"
 
 
 def target_table(run: Path) -> list[dict]:
     """Per validation target: the threshold, and the held-out sensitivity and specificity it gives."""
     config = ModelConfig.load(run)
-    saved = run / LOGITS_FILE  # kept beside holdout.json in results/, else in the run's work folder
-    logits = np.load(saved if saved.exists() else work_dir(run) / LOGITS_FILE)
+    saved = run / files.HOLDOUT_LOGITS  # kept beside holdout.json in results/, else in the run's work folder
+    logits = np.load(saved if saved.exists() else work_dir(run) / files.HOLDOUT_LOGITS)
     mask = np.asarray(config.malignant_mask)
 
     def p_and_y(name: str) -> tuple[np.ndarray, np.ndarray]:

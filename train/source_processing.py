@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from inference.preprocess import RESAMPLING, match_source
+from inference.preprocess import match_source
 
 FILTERS = ("bilinear", "bicubic", "lanczos", "box", "hamming")
 QUALITIES = (None, 60, 65, 70, 75, 80, 85, 90, 95)
@@ -39,7 +39,7 @@ def twins_in(split_csv: str | Path, originals_dir: str | Path, sides: tuple[str,
 def mean_abs_difference(original: Image.Image, copy: Image.Image, processing: dict) -> float:
     made = match_source(original, processing)
     if made.size != copy.size:
-        made = made.resize(copy.size, RESAMPLING[processing["resample"]])
+        made = made.resize(copy.size, Image.Resampling[processing["resample"].upper()])
     return float(np.abs(np.asarray(made, np.float32) - np.asarray(copy, np.float32)).mean())
 
 
