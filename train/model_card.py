@@ -8,6 +8,8 @@ from inference import model_files as files
 from inference.config import LABEL_NAMES, ModelConfig
 from inference.disclaimer import DISCLAIMER
 
+MIN_MALIGNANT_PER_ROW = 10  # a per-source row of the twin table needs this many cancers to say anything
+
 
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
@@ -70,6 +72,14 @@ def twins_table(metrics: dict) -> str:
             f"| {name} | {twins['n']} ({twins['malignant']}) | {m['auc']:.3f} | {_pct(m['sensitivity'])} | "
             f"{_pct(m['specificity'])} | {_pct(m['gate_flag_rate'])} ({m['gate_flags']}) |"
         )
+    for source, m in twins.get("by_source", {}).items():
+        if m["malignant"] < MIN_MALIGNANT_PER_ROW:
+            continue
+        for name, key in (("copies", "copies"), ("originals", "originals")):
+            lines.append(
+                f"| `{source}` {name} | {m['n']} ({m['malignant']}) | {m[key]['auc']:.3f} | {_pct(m[key]['sensitivity'])} | "
+                f"{_pct(m[key]['specificity'])} | |"
+            )
     lines.append("")
     lines.append(
         f"Agreement: mean |P(original) - P(copy)| {twins['mean_abs_difference']:.3f} (95th percentile "

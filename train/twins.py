@@ -21,6 +21,10 @@ def default_originals_dir(data_dir: str | Path) -> Path:
     return Path(data_dir).resolve().parent / "ham10000-originals"
 
 
+def _headline(metrics: dict) -> dict:
+    return {k: metrics[k] for k in ("auc", "sensitivity", "specificity")}
+
+
 def _scores(classifier: Classifier, paths: list[Path], y: np.ndarray) -> tuple[np.ndarray, dict]:
     predictions = [p for p in classifier.predict(paths) if isinstance(p, Prediction)]
     if len(predictions) != len(paths):
@@ -28,7 +32,7 @@ def _scores(classifier: Classifier, paths: list[Path], y: np.ndarray) -> tuple[n
     p = np.array([x.p_malignant for x in predictions])
     flagged = np.array([x.warning_code is not None for x in predictions])
     metrics = binary_metrics(y, p, classifier.config.threshold)
-    summary = {k: metrics[k] for k in ("auc", "sensitivity", "specificity", "confusion")}
+    summary = {**_headline(metrics), "confusion": metrics["confusion"]}
     return p, {**summary, "gate_flag_rate": float(flagged.mean()), "gate_flags": int(flagged.sum())}
 
 
@@ -42,6 +46,18 @@ def twin_consistency(classifier: Classifier, records: list[Record], originals_di
     p_original, originals = _scores(classifier, [originals_dir / f"{i}.jpg" for i in ids], y)
     difference = np.abs(p_original - p_copy)
     threshold = classifier.config.threshold
+    sources = np.array([by_id[i].source for i in ids])
+    by_source = {}
+    for source in sorted(set(sources)):  # sources with both benign and malignant twins
+        chosen = sources == source
+        if 0 < y[chosen].sum() < chosen.sum():
+            by_source[source] = {
+                "n": int(chosen.sum()),
+                "malignant": int(y[chosen].sum()),
+                "mean_abs_difference": float(difference[chosen].mean()),
+                "copies": _headline(binary_metrics(y[chosen], p_copy[chosen], threshold)),
+                "originals": _headline(binary_metrics(y[chosen], p_original[chosen], threshold)),
+            }
     return {
         "sides": list(sides),
         "n": len(ids),
@@ -52,6 +68,7 @@ def twin_consistency(classifier: Classifier, records: list[Record], originals_di
         "same_decision": float(np.mean((p_original >= threshold) == (p_copy >= threshold))),
         "copies": copies,
         "originals": originals,
+        "by_source": by_source,
     }
 
 
