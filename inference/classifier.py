@@ -100,9 +100,9 @@ class Classifier:
         self.config = ModelConfig.load(folder)
         model = keras.saving.load_model(folder / files.MODEL, safe_mode=True, compile=False)
         backbone, head = split_at(model, self.config.gradcam_layer)
-        # One forward pass gives the Grad-CAM layer's activations and the gate layer's pooled features.
-        gate_layer = self.config.gate_layer or self.config.gradcam_layer
-        gate_features = keras.layers.GlobalAveragePooling2D(name="gate_pool")(model.get_layer(gate_layer).output)
+        # One forward pass gives the Grad-CAM layer's activations and the gate layers' pooled features.
+        pooled = [keras.layers.GlobalAveragePooling2D()(model.get_layer(name).output) for name in self.config.gate_layers]
+        gate_features = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(name="gate_features")(pooled)
         backbone = keras.Model(model.inputs, [backbone.output, gate_features], name="backbone")
         size = self.config.input_size
         spec = tf.TensorSpec([None, size, size, 3], tf.float32)

@@ -67,7 +67,9 @@ class ModelConfig:
     threshold: float = 0.5
     temperature: float = 1.0
     gradcam_layer: str = ""
-    gate_layer: str = ""  # whose pooled activations the not-dermoscopy gate compares with training images
+    # Whose pooled activations the not-dermoscopy gate compares with training images: one layer name, or several
+    # (their pooled activations concatenated).
+    gate_layer: str | list[str] = ""
     tta: bool = False  # average over flipped and turned views by default (see metrics.json for its effect)
     labels: list[str] = field(default_factory=lambda: list(LABELS))
     malignant_labels: list[str] = field(default_factory=lambda: list(MALIGNANT_LABELS))
@@ -75,6 +77,11 @@ class ModelConfig:
     schema_version: int = SCHEMA_VERSION
     # Descriptive sections (data, split, training, gate, versions): kept as written.
     extra: dict = field(default_factory=dict)
+
+    @property
+    def gate_layers(self) -> list[str]:
+        layers = self.gate_layer or self.gradcam_layer
+        return [layers] if isinstance(layers, str) else list(layers)
 
     @property
     def malignant_mask(self) -> list[bool]:

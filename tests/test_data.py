@@ -6,9 +6,10 @@ import csv
 import shutil
 from collections import Counter
 
+import numpy as np
 import pytest
 
-from train.data import DataError, balanced_sample, read_metadata, split_by_lesion
+from train.data import DataError, balanced_sample, read_metadata, source_decorrelating_weights, split_by_lesion
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +46,18 @@ def test_balanced_sample_reproduces_the_origin(records):
     assert len(sample) == 3908
     assert sum(r.malignant for r in sample) == 1954
     assert len({r.image_id for r in sample}) == 3908
+
+
+def test_source_weights_give_every_source_the_same_malignant_rate(records):
+    """Weighted, each acquisition source carries the overall malignant rate (MoleMax's 26 malignant images hit the cap)."""
+    weights = source_decorrelating_weights(records)
+    y = np.array([r.malignant for r in records])
+    source = np.array([r.source for r in records])
+    for s in ["rosendahl", "vidir_modern", "vienna_dias"]:
+        here = source == s
+        assert abs((weights[here] * y[here]).sum() / weights[here].sum() - y.mean()) < 1e-9
+    molemax = source == "vidir_molemax"
+    assert weights[molemax & (y == 1)].max() == 5.0 and (weights[molemax] * y[molemax]).sum() / weights[molemax].sum() < y.mean()
 
 
 def test_public_two_folder_layout(tmp_path, data_dir, records):

@@ -12,7 +12,9 @@ import keras
 import numpy as np
 import yaml
 
+from inference.classifier import Classifier
 from inference.config import LABELS, ModelConfig
+from inference.gate import Gate
 from inference.preprocess import normalise
 from train.data import load_pixels, read_metadata
 
@@ -41,8 +43,15 @@ def test_config_records_everything_needed_to_serve(smoke_model):
     assert config.preprocessing.source_resolution == 150  # the training images' short side
     assert 0 < config.threshold <= 1 and config.temperature > 0
     assert config.gradcam_layer == "top_activation"
+    assert config.gate_layers == ["block6_add", "block10_add", "block14_add"]
     assert config.extra["data"]["split"].startswith("by lesion_id")
     assert "tensorflow" not in json.dumps(config.extra["data"])
+
+
+def test_gate_features_concatenate_three_stages(smoke_model):
+    """The served forward pass pools the three gate layers (80 + 112 + 192 channels), as the saved gate expects."""
+    features = Classifier(smoke_model).forward(np.zeros((2, 64, 64, 3), np.uint8))[2]
+    assert features.shape == (2, 80 + 112 + 192) and Gate.load(smoke_model).mean.shape == (384,)
 
 
 def test_saved_model_predicts_what_the_trained_model_predicted(smoke_model, data_dir):

@@ -33,6 +33,7 @@ from train.data import (
     load_pixels,
     read_metadata,
     read_split,
+    source_decorrelating_weights,
     sources,
     split_by_lesion,
     write_split,
@@ -76,6 +77,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "score every image of it, write holdout.json (no model folder)",
     )
     p.add_argument("--originals", help="full-size twins for the twin-consistency check (default: ham10000-originals beside --data-dir)")
+    p.add_argument("--source-weights", choices=["none", "decorrelate"], default="none",
+                   help="decorrelate: weight images by P(malignant) / P(malignant | acquisition source), so that the look "
+                        "of a source (MoleMax photos are nearly all nevi) is no evidence for the label")
+    p.add_argument("--tta", action="store_true",
+                   help="serve with test-time augmentation (flips and turns averaged); scored both ways on validation")
+    p.add_argument("--ema", type=float, default=0.0,
+                   help="keep an exponential moving average of the weights with this momentum (0: off); validation, "
+                        "checkpoints and the shipped model use the averaged weights")
     p.add_argument("--patience", type=int, default=3, help="early stopping: epochs without a better validation AUC")
     p.add_argument("--no-pretrained", action="store_true", help="start from random weights instead of ImageNet")
     p.add_argument("--max-steps", type=int, default=0, help="smoke run: stop each epoch after this many batches")
@@ -139,13 +148,17 @@ def fit(args: argparse.Namespace, data: Data, preprocessing: Preprocessing, work
         class_weight /= (class_weight[train_y]).mean()
     else:
         class_weight = np.ones(n_classes)
+    weights = class_weight[train_y]
+    if args.source_weights == "decorrelate":
+        weights = weights * source_decorrelating_weights(train_records)
+        weights /= weights.mean()
     augment = AUGMENTATIONS[args.augment](args.seed)
 
     def to_model_input(images):
         return normalise(tf.cast(images, tf.float32), preprocessing)
 
     train_ds = (
-        tf.data.Dataset.from_tensor_slices((train_x, tf.one_hot(train_y, n_classes), class_weight[train_y].astype("float32")))
+        tf.data.Dataset.from_tensor_slices((train_x, tf.one_hot(train_y, n_classes), weights.astype("float32")))
         .shuffle(len(train_x), seed=args.seed, reshuffle_each_iteration=True)
         .batch(args.batch_size)
         .map(lambda x, y, w: (to_model_input(augment(tf.cast(x, tf.float32), training=True)), y, w), num_parallel_calls=tf.data.AUTOTUNE)
@@ -167,7 +180,7 @@ def fit(args: argparse.Namespace, data: Data, preprocessing: Preprocessing, work
     with strategy.scope():
         model, pretrained = build_classifier(args.backbone, args.image_size, pretrained=not args.no_pretrained)
         model.compile(
-            optimizer=keras.optimizers.Adam(lr),
+            optimizer=keras.optimizers.Adam(lr, use_ema=args.ema > 0, ema_momentum=args.ema or 0.99),
             loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=args.label_smoothing),
         )
 
@@ -185,6 +198,7 @@ def fit(args: argparse.Namespace, data: Data, preprocessing: Preprocessing, work
         verbose=args.verbose,
         shuffle=False,  # the dataset shuffles itself
         callbacks=[
+            *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if args.ema > 0 else []),  # first: the others see EMA weights
             timer,
             auc_callback,
             checkpoint,
@@ -211,6 +225,7 @@ def run_config(args: argparse.Namespace, argv: list[str] | None, preprocessing: 
         preprocessing=preprocessing,
         gradcam_layer=GRADCAM_LAYER[args.backbone],
         gate_layer=GATE_LAYER[args.backbone],
+        tta=args.tta,
         extra={
             "target_sensitivity": args.target_sensitivity,
             "data": {
@@ -220,6 +235,7 @@ def run_config(args: argparse.Namespace, argv: list[str] | None, preprocessing: 
                 "images": data.split_sizes,
                 "train_images_used": len(data.by_side["train"]),
                 "sampling": args.sampling,
+                "source_weights": args.source_weights,
             },
             "training": {
                 "pretrained": run["pretrained"],
@@ -231,6 +247,7 @@ def run_config(args: argparse.Namespace, argv: list[str] | None, preprocessing: 
                 "lr": args.lr,
                 "schedule": args.schedule,
                 "label_smoothing": args.label_smoothing,
+                "ema": args.ema,
                 "augmentation": args.augment,
                 "colour_constancy": args.colour_constancy,
                 "holdout_source": args.holdout_source or "",

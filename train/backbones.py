@@ -18,7 +18,8 @@ from train.torch_weights import read_legacy_state_dict
 log = logging.getLogger(__name__)
 
 GRADCAM_LAYER = {"efficientnet_lite0": "top_activation", "resnet50": "conv5_block3_out"}
-GATE_LAYER = {"efficientnet_lite0": "block14_add", "resnet50": "conv4_block6_out"}  # mid-level: see inference/gate.py
+# Mid-level layers for the not-dermoscopy gate (see inference/gate.py); for Lite0 three stages, chosen on the held-out sources.
+GATE_LAYER = {"efficientnet_lite0": ["block6_add", "block10_add", "block14_add"], "resnet50": "conv4_block6_out"}
 
 # EfficientNet-Lite0 stages: (repeats, kernel, first stride, expand ratio, output channels). No SE, ReLU6.
 LITE0_STAGES = (

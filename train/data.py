@@ -39,6 +39,20 @@ class Record:
         return int(self.dx in MALIGNANT_LABELS)
 
 
+def source_decorrelating_weights(records: list[Record], max_weight: float = 5.0) -> np.ndarray:
+    """Per image P(y) / P(y | source), y = malignant, capped at max_weight: every source then carries the same
+    malignant rate in the loss, so a model cannot score a lesion by recognising the clinic's camera."""
+    y = np.array([r.malignant for r in records])
+    source = np.array([r.source for r in records])
+    weights = np.empty(len(records))
+    for s in np.unique(source):
+        for label in (0, 1):
+            here = (source == s) & (y == label)
+            if here.any():
+                weights[here] = (y == label).mean() / (here.sum() / (source == s).sum())
+    return np.minimum(weights, max_weight)
+
+
 def _first(items: list, n: int = 5) -> str:
     shown = ", ".join(map(str, items[:n]))
     return shown + (f" (and {len(items) - n} more)" if len(items) > n else "")

@@ -99,6 +99,10 @@ def holdout_table(results: list[dict]) -> str:
     for result in results:
         training, held = result["training"], result["held_out"]
         recipe = f"{training['augmentation']} augmentation, colour constancy {training['colour_constancy']}"
+        if training.get("source_weights", "none") != "none":
+            recipe += f", source weights {training['source_weights']}"
+        if training.get("ema"):
+            recipe += f", weight average (EMA {training['ema']})"
         tta = f"{result['held_out_tta']['auc']:.3f}" if "held_out_tta" in result else "-"
         nevi = held["by_diagnosis"]["nv"]
         gate = "-"
@@ -226,8 +230,8 @@ shipped weights.
 ### Quality / not-dermoscopy gate
 
 An image that does not look like the training images (blank, blurred, or far from them in the features of
-layer `{config.gate_layer}`) gets a warning instead of a verdict. False alarms on the validation dermoscopy
-images: {_pct(metrics["gate"]["validation_false_alarm_rate"])}.
+layers {", ".join(f"`{name}`" for name in config.gate_layers)}) gets a warning instead of a verdict. False alarms on the
+validation dermoscopy images: {_pct(metrics["gate"]["validation_false_alarm_rate"])}.
 
 ![ROC](roc.png) ![Reliability](reliability.png)
 

@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", help="weights file to load instead of the folder's model.keras (e.g. a run's best checkpoint)")
     args = parser.parse_args(argv)
     config = ModelConfig.load(args.model_dir)
-    config.gate_layer = config.gate_layer or GATE_LAYER[config.backbone]
+    config.gate_layer = GATE_LAYER[config.backbone]  # the gate is refitted, so it follows the current design
     model = keras.saving.load_model(args.model_dir / files.MODEL, safe_mode=True, compile=False)
     if args.weights:
         model.load_weights(args.weights)
