@@ -100,3 +100,12 @@ def test_out_of_source_table_comes_from_the_recorded_runs():
     folders = re.search(r"python -m train\.model_card --holdout\s+(results/[^`]+)`", README).group(1).split()
     assert folders and all((ROOT / f / "holdout.json").is_file() for f in folders)
     assert holdout_table(read_holdout_runs([ROOT / f for f in folders])) in README
+
+
+def test_gate_out_of_source_table_comes_from_the_recorded_runs():
+    """The README's gate table is `python -m train.model_card --gate-holdout` of the folders it names."""
+    from train.model_card import gate_holdout_table, read_holdout_runs
+
+    folders = re.search(r"python -m train\.model_card --gate-holdout\s+(results/[^`]+)`", README).group(1).split()
+    assert folders and all((ROOT / f / "holdout.json").is_file() for f in folders)
+    assert gate_holdout_table(read_holdout_runs([ROOT / f for f in folders])) in README

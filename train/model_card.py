@@ -92,9 +92,8 @@ def holdout_table(results: list[dict]) -> str:
     """Out-of-source validation runs (their holdout.json): in-source validation against the held-out source."""
     lines = [
         "| recipe (run) | held-out source | in-source val AUC | held-out AUC (with TTA) | sensitivity at its threshold (95% CI) | missed "
-        "| specificity (95% CI) | specificity at 90% sensitivity | melanoma vs nevus AUC, in-source -> held-out | nevi flagged "
-        "| gate: no verdict (in-source val -> held-out) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| specificity (95% CI) | specificity at 90% sensitivity | melanoma vs nevus AUC, in-source -> held-out | nevi flagged |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
         training, held = result["training"], result["held_out"]
@@ -105,16 +104,25 @@ def holdout_table(results: list[dict]) -> str:
             recipe += f", weight average (EMA {training['ema']})"
         tta = f"{result['held_out_tta']['auc']:.3f}" if "held_out_tta" in result else "-"
         nevi = held["by_diagnosis"]["nv"]
-        gate = "-"
-        if "gate_flag_rate" in held:
-            gate = f"{_pct(result['gate']['validation_false_alarm_rate'])} -> {_pct(held['gate_flag_rate'])}"
         lines.append(
             f"| {recipe} (`{result['run']}`) | `{training['holdout_source']}` ({held['n']} images, {held['malignant']} malignant) | "
             f"{result['validation']['auc']:.3f} | {held['auc']:.3f} ({tta}) | {_interval(held, 'sensitivity')} | {held['missed']} of "
             f"{held['malignant']} | {_interval(held, 'specificity')} | {_pct(held['specificity_at_90_sensitivity'])} | "
             f"{result['validation']['melanoma_vs_nevus_auc']:.3f} -> {held['melanoma_vs_nevus_auc']:.3f} | "
-            f"{_pct(nevi['flagged'] / nevi['n'])} | {gate} |"
+            f"{_pct(nevi['flagged'] / nevi['n'])} |"
         )
+    return "\n".join(lines)
+
+
+def gate_holdout_table(results: list[dict]) -> str:
+    """How often each run's gate (refitted on its own training images) withholds a verdict, in source and held out."""
+    lines = ["| run | gate layers (distance percentile) | in-source validation | held-out source |", "|---|---|---|---|"]
+    for result in results:
+        held, gate = result["held_out"], result["gate"]
+        layers = ", ".join(f"`{name}`" for name in gate["layers"])
+        percentile = f"{100 * gate['distance_quantile']:g}th"
+        lines.append(f"| `{result['run']}` | {layers} ({percentile}) | {_pct(gate['validation_false_alarm_rate'])} | "
+                     f"{_pct(held['gate_flag_rate'])} ({held['gate_flags']} of {held['n']}) |")
     return "\n".join(lines)
 
 
@@ -313,6 +321,8 @@ if __name__ == "__main__":
         write_model_card(folder, ModelConfig.load(folder), json.loads((folder / files.METRICS).read_text()))
     elif sys.argv[1:2] == ["--holdout"]:  # the out-of-source validation table
         print(holdout_table(read_holdout_runs([Path(arg) for arg in sys.argv[2:]])))
+    elif sys.argv[1:2] == ["--gate-holdout"]:  # the gate out of source
+        print(gate_holdout_table(read_holdout_runs([Path(arg) for arg in sys.argv[2:]])))
     elif sys.argv[1:2] == ["--record-holdout"]:  # copy out-of-source runs into a model folder's metrics.json and card
         folder = Path(sys.argv[2])
         metrics = json.loads((folder / files.METRICS).read_text())

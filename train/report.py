@@ -19,7 +19,7 @@ from PIL import ImageFilter
 from inference import model_files as files
 from inference.classifier import Classifier
 from inference.config import ModelConfig
-from inference.gate import Gate
+from inference.gate import DISTANCE_QUANTILE, Gate
 from inference.outputs import diagnosis_probabilities, malignant_probability
 from inference.preprocess import center_square, load_rgb, prepare_image
 from train import plots
@@ -193,6 +193,8 @@ def fit_gate(classifier: Classifier, out: Path, train: list[Record], val_pixels:
     codes = [f[0] for f in gate.check(val_pixels, val_features) if f]
     return {
         "train_images_fitted": len(train),
+        "layers": classifier.config.gate_layers,
+        "distance_quantile": DISTANCE_QUANTILE,
         "validation_false_alarm_rate": len(codes) / len(val_pixels),
         "validation_false_alarms_by_check": {code: codes.count(code) for code in sorted(set(codes))},
         "thresholds": {"max_distance": gate.max_distance, "min_contrast": gate.min_contrast, "min_sharpness": gate.min_sharpness},
