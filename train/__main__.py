@@ -235,7 +235,6 @@ def run_config(args: argparse.Namespace, argv: list[str] | None, preprocessing: 
                 "images": data.split_sizes,
                 "train_images_used": len(data.by_side["train"]),
                 "sampling": args.sampling,
-                "source_weights": args.source_weights,
             },
             "training": {
                 "pretrained": run["pretrained"],
@@ -248,6 +247,7 @@ def run_config(args: argparse.Namespace, argv: list[str] | None, preprocessing: 
                 "schedule": args.schedule,
                 "label_smoothing": args.label_smoothing,
                 "ema": args.ema,
+                "source_weights": args.source_weights,
                 "augmentation": args.augment,
                 "colour_constancy": args.colour_constancy,
                 "holdout_source": args.holdout_source or "",

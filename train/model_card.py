@@ -127,10 +127,16 @@ def gate_holdout_table(results: list[dict]) -> str:
 
 
 def read_holdout_runs(runs: list[Path]) -> list[dict]:
-    """Each run's holdout.json, named after its folder."""
+    """Each run's holdout.json, named after its folder (with the source weighting, which its config.json records)."""
     import json
 
-    return [{"run": run.name, **json.loads((run / files.HOLDOUT).read_text())} for run in runs]
+    results = []
+    for run in runs:
+        result = {"run": run.name, **json.loads((run / files.HOLDOUT).read_text())}
+        data = ModelConfig.load(run).extra["data"]
+        result["training"].setdefault("source_weights", data.get("source_weights", "none"))
+        results.append(result)
+    return results
 
 
 def write_model_card(folder: Path, config: ModelConfig, metrics: dict) -> None:
