@@ -75,10 +75,10 @@ def twins_table(metrics: dict) -> str:
     for source, m in twins.get("by_source", {}).items():
         if m["malignant"] < MIN_MALIGNANT_PER_ROW:
             continue
-        for name, key in (("copies", "copies"), ("originals", "originals")):
+        for name in ("copies", "originals"):
             lines.append(
-                f"| `{source}` {name} | {m['n']} ({m['malignant']}) | {m[key]['auc']:.3f} | {_pct(m[key]['sensitivity'])} | "
-                f"{_pct(m[key]['specificity'])} | |"
+                f"| `{source}` {name} | {m['n']} ({m['malignant']}) | {m[name]['auc']:.3f} | {_pct(m[name]['sensitivity'])} | "
+                f"{_pct(m[name]['specificity'])} | |"
             )
     lines.append("")
     lines.append(
