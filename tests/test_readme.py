@@ -109,3 +109,19 @@ def test_gate_out_of_source_table_comes_from_the_recorded_runs():
     folders = re.search(r"python -m train\.model_card --gate-holdout\s+(results/[^`]+)`", README).group(1).split()
     assert folders and all((ROOT / f / "holdout.json").is_file() for f in folders)
     assert gate_holdout_table(read_holdout_runs([ROOT / f for f in folders])) in README
+
+
+def test_out_of_source_twin_rows_come_from_the_recorded_twin_runs():
+    """Each row of the out-of-source original-photo table is the held-out source's `by_source` entry of its twins.json."""
+    import json
+
+    rows = re.findall(r"^  \| `(loso-[^`]+)` \| (\d+) \((\d+)\) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|$", README, re.M)
+    assert len(rows) == 2
+    for run, n, malignant, auc, sensitivity, specificity in rows:
+        result = json.loads((ROOT / "results" / run / "twins.json").read_text())
+        source = json.loads((ROOT / "results" / run / "holdout.json").read_text())["training"]["holdout_source"]
+        m = result["by_source"][source]
+        assert (int(n), int(malignant)) == (m["n"], m["malignant"])
+        assert auc == f"{m['copies']['auc']:.3f} / {m['originals']['auc']:.3f}"
+        assert sensitivity == f"{100 * m['copies']['sensitivity']:.1f}% / {100 * m['originals']['sensitivity']:.1f}%"
+        assert specificity == f"{100 * m['copies']['specificity']:.1f}% / {100 * m['originals']['specificity']:.1f}%"
