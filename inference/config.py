@@ -27,6 +27,7 @@ LABEL_NAMES = {
 NORMALISATION = {
     # EfficientNet-Lite reference preprocessing: (x - 127) / 128 on RGB.
     "efficientnet_lite0": {"channel_order": "RGB", "mean": [127.0, 127.0, 127.0], "std": [128.0, 128.0, 128.0]},
+    "efficientnet_lite1": {"channel_order": "RGB", "mean": [127.0, 127.0, 127.0], "std": [128.0, 128.0, 128.0]},
     # keras.applications.resnet50.preprocess_input ("caffe"): BGR, ImageNet mean subtracted, no scaling.
     "resnet50": {"channel_order": "BGR", "mean": [103.939, 116.779, 123.68], "std": [1.0, 1.0, 1.0]},
 }

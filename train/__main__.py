@@ -49,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--data-dir", default="data/ham10000", help="HAM10000 folder: HAM10000_metadata.csv and <image_id>.jpg anywhere below it"
     )
-    p.add_argument("--backbone", choices=["efficientnet_lite0", "resnet50"], default="efficientnet_lite0")
+    p.add_argument("--backbone", choices=sorted(GRADCAM_LAYER), default="efficientnet_lite0")
     p.add_argument("--out", required=True, help="model folder to write (the layout of the Hub model repo)")
     p.add_argument("--image-size", type=int, default=224, help="model input size in pixels")
     p.add_argument("--epochs", type=int, default=10)

@@ -8,6 +8,7 @@ from inference import model_files as files
 from inference.config import LABEL_NAMES, ModelConfig
 from inference.disclaimer import DISCLAIMER
 
+RECIPE_BACKBONE, RECIPE_LR = "efficientnet_lite0", 5e-4  # the out-of-source table names a run's departures from these
 MIN_MALIGNANT_PER_ROW = 10  # a per-source row of the twin table needs this many cancers to say anything
 
 
@@ -98,6 +99,10 @@ def holdout_table(results: list[dict]) -> str:
     for result in results:
         training, held = result["training"], result["held_out"]
         recipe = f"{training['augmentation']} augmentation, colour constancy {training['colour_constancy']}"
+        if training["backbone"] != RECIPE_BACKBONE:
+            recipe = f"{training['backbone']} at {training['image_size']} px, {recipe}"
+        if training["lr"] != RECIPE_LR:
+            recipe += f", peak learning rate {training['lr']:g}"
         if training.get("source_weights", "none") != "none":
             recipe += f", source weights {training['source_weights']}"
         if training.get("ema"):
@@ -127,14 +132,16 @@ def gate_holdout_table(results: list[dict]) -> str:
 
 
 def read_holdout_runs(runs: list[Path]) -> list[dict]:
-    """Each run's holdout.json, named after its folder (with the source weighting, which its config.json records)."""
+    """Each run's holdout.json, named after its folder (with the backbone and the source weighting, which its
+    config.json records)."""
     import json
 
     results = []
     for run in runs:
         result = {"run": run.name, **json.loads((run / files.HOLDOUT).read_text())}
-        data = ModelConfig.load(run).extra["data"]
-        result["training"].setdefault("source_weights", data.get("source_weights", "none"))
+        config = ModelConfig.load(run)
+        result["training"].setdefault("backbone", config.backbone)
+        result["training"].setdefault("source_weights", config.extra["data"].get("source_weights", "none"))
         results.append(result)
     return results
 

@@ -1,0 +1,40 @@
+"""Out-of-source tools on the recorded runs in results/: the screening-threshold search and run averaging."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from train.ensemble import ensemble_rows
+from train.screening_threshold import TARGETS, target_table
+
+RESULTS = Path(__file__).resolve().parent.parent / "results"
+ROSENDAHL = [RESULTS / "loso-rosendahl-A-origin", RESULTS / "loso-rosendahl-A-origin-seed7"]
+
+
+def test_a_higher_validation_target_never_lowers_held_out_sensitivity():
+    rows = target_table(ROSENDAHL[0])
+    assert [r["validation_target"] for r in rows] == list(TARGETS)
+    thresholds = [r["threshold"] for r in rows]
+    sensitivities = [r["held_out_sensitivity"] for r in rows]
+    assert thresholds == sorted(thresholds, reverse=True) and sensitivities == sorted(sensitivities)
+    assert sensitivities[-1] > sensitivities[0]
+
+
+def test_a_run_averaged_with_itself_is_the_run():
+    alone, _, average = ensemble_rows([ROSENDAHL[0], ROSENDAHL[0]])
+    assert average["auc"] == pytest.approx(alone["auc"])
+    assert average["specificity_at_90_sensitivity"] == pytest.approx(alone["specificity_at_90_sensitivity"])
+
+
+def test_averaging_two_seeds_is_scored_on_the_averaged_probabilities():
+    first, second, average = ensemble_rows(ROSENDAHL)
+    assert average["model"] == "average of the 2"
+    assert not np.isclose(average["auc"], first["auc"]) and not np.isclose(average["auc"], second["auc"])
+
+
+def test_runs_of_different_held_out_sources_are_refused():
+    with pytest.raises(ValueError, match="same held-out images"):
+        ensemble_rows([ROSENDAHL[0], RESULTS / "loso-vidir_modern-A-origin"])
