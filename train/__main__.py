@@ -69,7 +69,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0.90,
         help="the shipped threshold is the highest one reaching this sensitivity on validation",
     )
-    p.add_argument("--augment", choices=sorted(AUGMENTATIONS), default="origin", help="shift: + light, blur, vignette, tight crops")
+    p.add_argument("--augment", choices=sorted(AUGMENTATIONS), default="origin",
+                   help="shift: + light, blur, vignette, tight crops; illumination, crops: one of those pieces")
     p.add_argument("--colour-constancy", choices=["none", "shades_of_gray"], default="none", help="part of the shared preprocessing")
     p.add_argument(
         "--holdout-source",

@@ -4,6 +4,7 @@
 - `shift`: origin plus what another clinic's dermatoscope or camera changes: the colour and intensity of the
   light, contrast and saturation, focus (blur), tight lesion-filling crops, and the dark circular vignette
   of contact dermatoscopes.
+- `illumination`, `crops`: origin plus one of those pieces (light and colour; lesion-filling crops).
 """
 
 from __future__ import annotations
@@ -87,35 +88,45 @@ class RandomVignette(layers.Layer):
         return images * (1 - chosen + chosen * inside)
 
 
-def origin_augmentation(seed: int = 0) -> keras.Sequential:
-    """Rotation +-20 deg, width/height shift +-15%, horizontal and vertical flips, zoom +-20%, brightness 0.8-1.2."""
+def _augmentation(name: str, seed: int, crops: bool, extra: list[layers.Layer]) -> keras.Sequential:
+    """The origin's geometry and brightness, then `extra`. crops: zoom in up to lesion-filling crops (same zoom on
+    both axes) instead of the origin's +-20% per axis."""
+    zoom = {"height_factor": (-ZOOM_IN, ZOOM)} if crops else {"height_factor": ZOOM, "width_factor": ZOOM}
     return keras.Sequential(
         [
             layers.RandomRotation(ROTATION_DEGREES / 360, fill_mode="reflect", seed=seed),
             layers.RandomTranslation(SHIFT, SHIFT, fill_mode="reflect", seed=seed + 1),
             layers.RandomFlip("horizontal_and_vertical", seed=seed + 2),
-            layers.RandomZoom(ZOOM, ZOOM, fill_mode="reflect", seed=seed + 3),
+            layers.RandomZoom(**zoom, fill_mode="reflect", seed=seed + 3),  # negative factors zoom in
             RandomBrightnessScale(*BRIGHTNESS),
+            *extra,
         ],
-        name="origin_augmentation",
+        name=f"{name}_augmentation",
     )
+
+
+def origin_augmentation(seed: int = 0) -> keras.Sequential:
+    """Rotation +-20 deg, width/height shift +-15%, horizontal and vertical flips, zoom +-20%, brightness 0.8-1.2."""
+    return _augmentation("origin", seed, False, [])
 
 
 def shift_augmentation(seed: int = 0) -> keras.Sequential:
     """The origin's geometry with zoom reaching lesion-filling crops, plus illumination, blur and vignette."""
-    return keras.Sequential(
-        [
-            layers.RandomRotation(ROTATION_DEGREES / 360, fill_mode="reflect", seed=seed),
-            layers.RandomTranslation(SHIFT, SHIFT, fill_mode="reflect", seed=seed + 1),
-            layers.RandomFlip("horizontal_and_vertical", seed=seed + 2),
-            layers.RandomZoom((-ZOOM_IN, ZOOM), fill_mode="reflect", seed=seed + 3),  # negative: zoom in
-            RandomBrightnessScale(*BRIGHTNESS),
-            RandomIllumination(),
-            RandomBlur(),
-            RandomVignette(),
-        ],
-        name="shift_augmentation",
-    )
+    return _augmentation("shift", seed, True, [RandomIllumination(), RandomBlur(), RandomVignette()])
 
 
-AUGMENTATIONS = {"origin": origin_augmentation, "shift": shift_augmentation}
+# One piece of `shift` at a time on top of the origin's, for the out-of-source ablation.
+def illumination_augmentation(seed: int = 0) -> keras.Sequential:
+    return _augmentation("illumination", seed, False, [RandomIllumination()])
+
+
+def crops_augmentation(seed: int = 0) -> keras.Sequential:
+    return _augmentation("crops", seed, True, [])
+
+
+AUGMENTATIONS = {
+    "origin": origin_augmentation,
+    "shift": shift_augmentation,
+    "illumination": illumination_augmentation,
+    "crops": crops_augmentation,
+}
