@@ -11,7 +11,6 @@ from PIL import Image
 
 from train.augment import AUGMENTATIONS, RandomIllumination
 
-
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
