@@ -125,3 +125,13 @@ def test_out_of_source_twin_rows_come_from_the_recorded_twin_runs():
         assert auc == f"{m['copies']['auc']:.3f} / {m['originals']['auc']:.3f}"
         assert sensitivity == f"{100 * m['copies']['sensitivity']:.1f}% / {100 * m['originals']['sensitivity']:.1f}%"
         assert specificity == f"{100 * m['copies']['specificity']:.1f}% / {100 * m['originals']['specificity']:.1f}%"
+
+
+def test_ensemble_table_comes_from_the_recorded_runs():
+    """The README's ensemble table is `python -m train.ensemble` of the folders it names (indented under its bullet)."""
+    from train.ensemble import ensemble_table
+
+    folders = re.search(r"`python -m train\.ensemble\s+(results/[^`]+)`", README).group(1).split()
+    assert len(folders) >= 2
+    table = "\n".join("  " + line for line in ensemble_table([ROOT / f for f in folders]).splitlines())
+    assert table in README
