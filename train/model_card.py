@@ -237,9 +237,9 @@ fitted on {made.get("fitted_on", "-")}. On the twins whose lesion is in validati
 
 {holdout_table(metrics["out_of_source"]) if metrics.get("out_of_source") else "(not measured)"}
 
-Each run trained the recipe without one acquisition source, fitted temperature and threshold on the in-source
-validation split, then scored every image of the held-out source. These are models of the same recipe, not the
-shipped weights.
+Each run trained the recipe (with the one change its row names) without one acquisition source, fitted
+temperature and threshold on the in-source validation split, then scored every image of the held-out source.
+These are not the shipped weights; none of the changes beat the recipe out of source.
 
 ### Robustness (test split, shipped threshold)
 
