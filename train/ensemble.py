@@ -22,7 +22,7 @@ from train.screening_threshold import run_probabilities
 
 def ensemble_rows(runs: list[Path]) -> list[dict]:
     """One row per run, then one for the average of all of them."""
-    held_out = [run_probabilities(run, "held_out") for run in runs]
+    held_out = [run_probabilities(run)["held_out"] for run in runs]
     ids, y = held_out[0][2], held_out[0][1]
     for run, (_, other_y, other_ids) in zip(runs, held_out, strict=True):
         if not (np.array_equal(other_ids, ids) and np.array_equal(other_y, y)):

@@ -25,21 +25,24 @@ from train.report import work_dir
 TARGETS = np.round(np.arange(0.90, 0.991, 0.01), 2)
 
 
-def run_probabilities(run: Path, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(calibrated P(malignant), malignant 0/1, image ids or None) of an out-of-source run's saved logits;
-    name is "val" or "held_out"."""
+def run_probabilities(run: Path) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+    """"val" and "held_out": (calibrated P(malignant), malignant 0/1, image ids or None) from an out-of-source
+    run's saved logits."""
     config = ModelConfig.load(run)
     saved = run / files.HOLDOUT_LOGITS  # kept beside holdout.json in results/, else in the run's work folder
     logits = np.load(saved if saved.exists() else work_dir(run) / files.HOLDOUT_LOGITS)
-    p = malignant_probability(diagnosis_probabilities(logits[name], config.temperature), config.malignant_mask)
-    ids = logits[f"{name}_ids"] if f"{name}_ids" in logits.files else None
-    return p, np.asarray(config.malignant_mask)[logits[f"{name}_labels"]].astype(int), ids
+    mask = np.asarray(config.malignant_mask)
+    return {
+        name: (malignant_probability(diagnosis_probabilities(logits[name], config.temperature), config.malignant_mask),
+               mask[logits[f"{name}_labels"]].astype(int), logits[f"{name}_ids"] if f"{name}_ids" in logits.files else None)
+        for name in ("val", "held_out")
+    }
 
 
 def target_table(run: Path) -> list[dict]:
     """Per validation target: the threshold, and the held-out sensitivity and specificity it gives."""
-    val_p, val_y, _ = run_probabilities(run, "val")
-    out_p, out_y, _ = run_probabilities(run, "held_out")
+    scored = run_probabilities(run)
+    (val_p, val_y, _), (out_p, out_y, _) = scored["val"], scored["held_out"]
     rows = []
     for target in TARGETS:
         threshold = choose_threshold(val_y, val_p, float(target))
