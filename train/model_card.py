@@ -119,6 +119,21 @@ def holdout_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def holdout_twins_table(results: list[dict]) -> str:
+    """The held-out source's twins (600x450 originals, never seen by the run) for runs that scored them
+    (`python -m train.twins RUN --sides train,val,test`, kept as the run's twins.json)."""
+    lines = ["| run | held-out twins (malignant) | AUC copies / originals | sensitivity copies / originals "
+             "| specificity copies / originals |", "|---|---|---|---|---|"]
+    for result in results:
+        if "held_out_twins" not in result:
+            continue
+        m = result["held_out_twins"]
+        both = {key: [m[view][key] for view in ("copies", "originals")] for key in ("auc", "sensitivity", "specificity")}
+        lines.append(f"| `{result['run']}` | {m['n']} ({m['malignant']}) | {' / '.join(f'{x:.3f}' for x in both['auc'])} | "
+                     f"{' / '.join(map(_pct, both['sensitivity']))} | {' / '.join(map(_pct, both['specificity']))} |")
+    return "\n".join(lines)
+
+
 def gate_holdout_table(results: list[dict]) -> str:
     """How often each run's gate (refitted on its own training images) withholds a verdict, in source and held out."""
     lines = ["| run | gate layers (distance percentile) | in-source validation | held-out source |", "|---|---|---|---|"]
@@ -133,7 +148,7 @@ def gate_holdout_table(results: list[dict]) -> str:
 
 def read_holdout_runs(runs: list[Path]) -> list[dict]:
     """Each run's holdout.json, named after its folder (with the backbone and the source weighting, which its
-    config.json records)."""
+    config.json records, and the held-out twins when its twins.json is there)."""
     import json
 
     results = []
@@ -142,6 +157,9 @@ def read_holdout_runs(runs: list[Path]) -> list[dict]:
         config = ModelConfig.load(run)
         result["training"].setdefault("backbone", config.backbone)
         result["training"].setdefault("source_weights", config.extra["data"].get("source_weights", "none"))
+        if (run / "twins.json").exists():
+            twins = json.loads((run / "twins.json").read_text())
+            result["held_out_twins"] = twins["by_source"][result["training"]["holdout_source"]]
         results.append(result)
     return results
 
@@ -223,6 +241,8 @@ Given a dermoscopy photo of a pigmented skin lesion, the model gives the probabi
 
 {screening_table(metrics) if "test_screening" in metrics else "(not measured)"}
 
+From `python -m train.report MODEL_DIR --data-dir DIR` (this card's metrics.json), as are the twins below.
+
 Intervals: 2,000 bootstrap resamples of lesions. The sources are HAM10000's acquisition sources (`dataset` column).
 
 ### Original photos (twins)
@@ -240,6 +260,11 @@ fitted on {made.get("fitted_on", "-")}. On the twins whose lesion is in validati
 Each run trained the recipe (with the one change its row names) without one acquisition source, fitted
 temperature and threshold on the in-source validation split, then scored every image of the held-out source.
 These are not the shipped weights; none of the changes beat the recipe out of source.
+Each run's command is its `training.command` in metrics.json (`out_of_source`); the table is
+`python -m train.model_card --holdout RUNS` (200x150 copies of the held-out source). On the held-out source's
+600x450 originals (`python -m train.twins RUN --sides train,val,test`):
+
+{holdout_twins_table(metrics["out_of_source"]) if metrics.get("out_of_source") else "(not measured)"}
 
 ### Robustness (test split, shipped threshold)
 
@@ -334,13 +359,16 @@ if __name__ == "__main__":
         write_model_card(folder, ModelConfig.load(folder), json.loads((folder / files.METRICS).read_text()))
     elif sys.argv[1:2] == ["--holdout"]:  # the out-of-source validation table
         print(holdout_table(read_holdout_runs([Path(arg) for arg in sys.argv[2:]])))
+    elif sys.argv[1:2] == ["--holdout-twins"]:  # the held-out source's original photos
+        print(holdout_twins_table(read_holdout_runs([Path(arg) for arg in sys.argv[2:]])))
     elif sys.argv[1:2] == ["--gate-holdout"]:  # the gate out of source
         print(gate_holdout_table(read_holdout_runs([Path(arg) for arg in sys.argv[2:]])))
     elif sys.argv[1:2] == ["--record-holdout"]:  # copy out-of-source runs into a model folder's metrics.json and card
         folder = Path(sys.argv[2])
         metrics = json.loads((folder / files.METRICS).read_text())
         metrics["out_of_source"] = [
-            {k: v for k, v in run.items() if k in ("run", "training", "threshold", "validation", "held_out", "held_out_tta", "gate")}
+            {k: v for k, v in run.items() if k in ("run", "training", "threshold", "validation", "held_out", "held_out_tta", "gate",
+                                                 "held_out_twins")}
             for run in read_holdout_runs([Path(arg) for arg in sys.argv[3:]])
         ]
         (folder / files.METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
