@@ -5,6 +5,8 @@
   light, contrast and saturation, focus (blur), tight lesion-filling crops, and the dark circular vignette
   of contact dermatoscopes.
 - `illumination`, `crops`: origin plus one of those pieces (light and colour; lesion-filling crops).
+- `device`: origin plus what the camera and its file change, apart from the light: focus (blur), in-camera
+  sharpening, JPEG quality and the vignette.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ ZOOM_IN = 0.45  # up to 45% zoom in: lesion-filling crops as other clinics store
 BLUR_PROBABILITY = 0.3
 VIGNETTE_PROBABILITY = 0.25
 VIGNETTE_RADIUS = (0.55, 0.75)  # of the image side: dark outside this circle
+SHARPEN_PROBABILITY = 0.3
+SHARPEN_AMOUNT = (0.5, 1.5)  # unsharp mask: x + amount * (x - blurred x)
+JPEG_PROBABILITY = 0.3
+JPEG_QUALITY = (30, 95)
 
 
 class RandomBrightnessScale(layers.Layer):
@@ -69,6 +75,35 @@ class RandomBlur(layers.Layer):
         blurred = tf.nn.avg_pool2d(images, 3, 1, "SAME")
         chosen = tf.random.uniform([tf.shape(images)[0], 1, 1, 1]) < BLUR_PROBABILITY
         return tf.where(chosen, blurred, images)
+
+
+class RandomSharpen(layers.Layer):
+    """An unsharp mask on a random share of the images: cameras that sharpen in the device."""
+
+    def call(self, images, training=True):
+        if not training:
+            return images
+        n = tf.shape(images)[0]
+        amount = tf.random.uniform([n, 1, 1, 1], *SHARPEN_AMOUNT)
+        sharpened = tf.clip_by_value(images + amount * (images - tf.nn.avg_pool2d(images, 3, 1, "SAME")), 0.0, 255.0)
+        chosen = tf.random.uniform([n, 1, 1, 1]) < SHARPEN_PROBABILITY
+        return tf.where(chosen, sharpened, images)
+
+
+class RandomJpegQuality(layers.Layer):
+    """Re-encode a random share of the images as JPEG at a random quality: another device's file compression."""
+
+    def call(self, images, training=True):
+        if not training:
+            return images
+
+        def recompress(image):
+            quality = tf.random.uniform([], *JPEG_QUALITY, dtype=tf.int32)
+            return tf.image.adjust_jpeg_quality(image / 255.0, quality) * 255.0
+
+        recompressed = tf.map_fn(recompress, images)
+        chosen = tf.random.uniform([tf.shape(images)[0], 1, 1, 1]) < JPEG_PROBABILITY
+        return tf.where(chosen, recompressed, images)
 
 
 class RandomVignette(layers.Layer):
@@ -124,9 +159,14 @@ def crops_augmentation(seed: int = 0) -> keras.Sequential:
     return _augmentation("crops", seed, True, [])
 
 
+def device_augmentation(seed: int = 0) -> keras.Sequential:
+    return _augmentation("device", seed, False, [RandomBlur(), RandomSharpen(), RandomJpegQuality(), RandomVignette()])
+
+
 AUGMENTATIONS = {
     "origin": origin_augmentation,
     "shift": shift_augmentation,
     "illumination": illumination_augmentation,
     "crops": crops_augmentation,
+    "device": device_augmentation,
 }
