@@ -96,3 +96,24 @@ def test_metrics_cover_every_reported_figure(smoke_model):
     assert metrics["test_center_square"]["auc"] == metrics["test"]["auc"]  # same field of view by construction
     assert metrics["validation"]["sensitivity"] >= 0.90  # the threshold was chosen for it on validation
     assert 0 <= metrics["gate"]["validation_false_alarm_rate"] <= 1
+
+
+def test_head_only_phase_changes_the_head_and_leaves_the_imagenet_features():
+    """--head-epochs (LP-FT): the backbone, batch-norm statistics included, is exactly the ImageNet one afterwards,
+    the head has learnt, and every layer is trainable again for the fine-tuning that follows."""
+    import tensorflow as tf
+
+    from train.__main__ import fit_head
+    from train.backbones import HEAD_LAYERS, build_classifier
+
+    model, _ = build_classifier("efficientnet_lite0", 64)
+    before = {layer.name: [w.copy() for w in layer.get_weights()] for layer in model.layers}
+    rng = np.random.default_rng(0)
+    images = rng.uniform(-1, 1, (16, 64, 64, 3)).astype("float32")
+    labels = keras.utils.to_categorical(rng.integers(0, len(LABELS), 16), len(LABELS))
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(8)
+    fit_head(model, dataset, 1, keras.losses.CategoricalCrossentropy(from_logits=True), verbose=0)
+    for layer in model.layers:
+        changed = any(not np.array_equal(a, b) for a, b in zip(before[layer.name], layer.get_weights(), strict=True))
+        assert changed == (layer.name in HEAD_LAYERS), layer.name
+        assert layer.trainable

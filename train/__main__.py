@@ -24,7 +24,7 @@ import tensorflow as tf
 from inference.config import HAM10000_COPY_PROCESSING, LABELS, MALIGNANT_LABELS, ModelConfig, Preprocessing, default_preprocessing
 from inference.preprocess import normalise
 from train.augment import AUGMENTATIONS
-from train.backbones import GATE_LAYER, GRADCAM_LAYER, build_classifier
+from train.backbones import GATE_LAYER, GRADCAM_LAYER, HEAD_LAYERS, build_classifier
 from train.callbacks import EpochTimer, ValidationAUC
 from train.data import (
     DataError,
@@ -42,6 +42,8 @@ from train.report import work_dir, write_holdout_report, write_model_folder
 from train.twins import default_originals_dir
 
 log = logging.getLogger("train")
+
+HEAD_LR = 1e-3  # --head-epochs: constant Adam learning rate of the head-only phase
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -86,6 +88,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ema", type=float, default=0.0,
                    help="keep an exponential moving average of the weights with this momentum (0: off); validation, "
                         "checkpoints and the shipped model use the averaged weights")
+    p.add_argument("--head-epochs", type=int, default=0,
+                   help="first train only the head on the frozen ImageNet features for this many epochs (LP-FT), then everything")
     p.add_argument("--patience", type=int, default=3, help="early stopping: epochs without a better validation AUC")
     p.add_argument("--no-pretrained", action="store_true", help="start from random weights instead of ImageNet")
     p.add_argument("--max-steps", type=int, default=0, help="smoke run: stop each epoch after this many batches")
@@ -178,16 +182,17 @@ def fit(args: argparse.Namespace, data: Data, preprocessing: Preprocessing, work
         total = steps_per_epoch * args.epochs
         warmup = max(1, total // 20)
         lr = keras.optimizers.schedules.CosineDecay(args.lr / 10, total - warmup, warmup_target=args.lr, warmup_steps=warmup)
-    with strategy.scope():
-        model, pretrained = build_classifier(args.backbone, args.image_size, pretrained=not args.no_pretrained)
-        model.compile(
-            optimizer=keras.optimizers.Adam(lr, use_ema=args.ema > 0, ema_momentum=args.ema or 0.99),
-            loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=args.label_smoothing),
-        )
-
-    # Fit: checkpoint the best epoch, stop early, resumable after a crash.
     best_weights = work / "best.weights.h5"
     history_csv = work / "history.csv"
+    loss = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=args.label_smoothing)
+    with strategy.scope():
+        model, pretrained = build_classifier(args.backbone, args.image_size, pretrained=not args.no_pretrained)
+        head_seconds = 0.0
+        if args.head_epochs and not (args.resume and history_csv.exists()):  # a resumed run restores the later phase
+            head_seconds = fit_head(model, train_ds, args.head_epochs, loss, args.verbose)
+        model.compile(optimizer=keras.optimizers.Adam(lr, use_ema=args.ema > 0, ema_momentum=args.ema or 0.99), loss=loss)
+
+    # Fit: checkpoint the best epoch, stop early, resumable after a crash.
     auc_callback = ValidationAUC(val_ds, val_y, ModelConfig.malignant_mask_of(LABELS, MALIGNANT_LABELS))
     checkpoint = keras.callbacks.ModelCheckpoint(best_weights, monitor="val_auc", mode="max", save_best_only=True, save_weights_only=True)
     if args.resume and history_csv.exists():
@@ -213,9 +218,25 @@ def fit(args: argparse.Namespace, data: Data, preprocessing: Preprocessing, work
         "pretrained": "ImageNet" if pretrained else "none (random initialisation)",
         "epochs_run": len(auc_callback.history),
         "best_epoch": int(np.argmax(auc_callback.history)) + 1,
-        "seconds": round(timer.seconds, 1),
+        "seconds": round(timer.seconds + head_seconds, 1),
         "images_per_second": round(timer.images_per_second, 2),
     }
+
+
+def fit_head(model: keras.Model, train_ds: tf.data.Dataset, epochs: int, loss: keras.losses.Loss, verbose: int) -> float:
+    """Linear probing before fine-tuning (LP-FT, Kumar et al. 2022): fit only the head on the frozen ImageNet
+    features, so that a random head's early gradients do not distort features that might hold up on other
+    clinics. Returns the seconds it took."""
+    body = [layer for layer in model.layers if layer.name not in HEAD_LAYERS]
+    for layer in body:
+        layer.trainable = False  # frozen batch normalisation also keeps its ImageNet statistics
+    model.compile(optimizer=keras.optimizers.Adam(HEAD_LR), loss=loss)
+    started = time.time()
+    model.fit(train_ds, epochs=epochs, verbose=verbose, shuffle=False)
+    for layer in body:
+        layer.trainable = True
+    log.info("head-only phase: %d epochs in %.0f s", epochs, time.time() - started)
+    return time.time() - started
 
 
 def run_config(args: argparse.Namespace, argv: list[str] | None, preprocessing: Preprocessing, data: Data, run: dict) -> ModelConfig:
@@ -248,6 +269,7 @@ def run_config(args: argparse.Namespace, argv: list[str] | None, preprocessing: 
                 "schedule": args.schedule,
                 "label_smoothing": args.label_smoothing,
                 "ema": args.ema,
+                "head_epochs": args.head_epochs,
                 "source_weights": args.source_weights,
                 "augmentation": args.augment,
                 "colour_constancy": args.colour_constancy,

@@ -124,6 +124,9 @@ def _resnet50_features(inputs, imagenet: bool):
     return base.output, imagenet
 
 
+HEAD_LAYERS = ("head_dense1", "head_dense2", "logits")  # the layers with weights that build_classifier adds on top
+
+
 def build_classifier(backbone: str, image_size: int, pretrained: bool = True) -> tuple[keras.Model, bool]:
     """The backbone plus the origin's head, 7 diagnosis logits out; returns (model, pretrained weights used)."""
     inputs = keras.Input((image_size, image_size, 3), name="image")

@@ -8,7 +8,8 @@ from inference import model_files as files
 from inference.config import LABEL_NAMES, ModelConfig
 from inference.disclaimer import DISCLAIMER
 
-RECIPE_BACKBONE, RECIPE_LR = "efficientnet_lite0", 5e-4  # the out-of-source table names a run's departures from these
+# The out-of-source runs' recipe: their table names a run's departures from these.
+RECIPE_BACKBONE, RECIPE_LR, RECIPE_EPOCHS = "efficientnet_lite0", 5e-4, 6
 MIN_MALIGNANT_PER_ROW = 10  # a per-source row of the twin table needs this many cancers to say anything
 
 
@@ -103,8 +104,12 @@ def holdout_table(results: list[dict]) -> str:
             recipe = f"{training['backbone']} at {training['image_size']} px, {recipe}"
         if training["lr"] != RECIPE_LR:
             recipe += f", peak learning rate {training['lr']:g}"
+        if training.get("epochs_max", RECIPE_EPOCHS) != RECIPE_EPOCHS:
+            recipe += f", {training['epochs_max']} epochs"
         if training.get("source_weights", "none") != "none":
             recipe += f", source weights {training['source_weights']}"
+        if training.get("head_epochs"):
+            recipe += f", head alone first for {training['head_epochs']} epochs (LP-FT)"
         if training.get("ema"):
             recipe += f", weight average (EMA {training['ema']})"
         tta = f"{result['held_out_tta']['auc']:.3f}" if "held_out_tta" in result else "-"
