@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import minimize_scalar
+from scipy.stats import mannwhitneyu
 from sklearn import metrics
 
 from inference.config import LABELS
@@ -98,6 +99,31 @@ def bootstrap_intervals(y: np.ndarray, p: np.ndarray, threshold: float, groups: 
         "specificity_95ci": [float(np.quantile(specificity, 0.025)), float(np.quantile(specificity, 0.975))],
         "bootstrap": f"{BOOTSTRAP_SAMPLES} resamples of lesions",
     }
+
+
+def auc(y: np.ndarray, p: np.ndarray) -> float:
+    """ROC AUC as the Mann-Whitney U statistic over the malignant x benign pairs (ties count one half): the same
+    figure as roc_auc_score, at a third of the cost inside a bootstrap."""
+    return float(mannwhitneyu(p[y == 1], p[y == 0]).statistic / (y.sum() * (len(y) - y.sum())))
+
+
+def paired_auc_differences(y: np.ndarray, p_reference: np.ndarray, others: list[np.ndarray], groups: np.ndarray,
+                           seed: int = 0) -> list[dict]:
+    """For each of `others`: its AUC minus p_reference's on the same images, with a 95% interval from resampling
+    whole lesions: whether one run beats another by more than these images can tell (not the spread between
+    training runs)."""
+    unique, index = np.unique(groups, return_inverse=True)
+    members = [np.flatnonzero(index == g) for g in range(len(unique))]
+    rng = np.random.default_rng(seed)
+    differences = []
+    for _ in range(BOOTSTRAP_SAMPLES):
+        chosen = np.concatenate([members[g] for g in rng.integers(0, len(unique), len(unique))])
+        if 0 < y[chosen].sum() < len(chosen):
+            reference = auc(y[chosen], p_reference[chosen])
+            differences.append([auc(y[chosen], p[chosen]) - reference for p in others])
+    low, high = np.quantile(np.array(differences), [0.025, 0.975], axis=0)
+    return [{"difference": auc(y, p) - auc(y, p_reference), "difference_95ci": [float(lo), float(hi)]}
+            for p, lo, hi in zip(others, low, high, strict=True)]
 
 
 def specificity_at_sensitivity(y: np.ndarray, p: np.ndarray, sensitivity: float = 0.90) -> float:
