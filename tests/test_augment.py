@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from train.augment import AUGMENTATIONS, RandomIllumination, RandomJpegQuality, RandomSharpen, mixup
+from train.augment import AUGMENTATIONS, RandomIllumination, RandomJpegQuality, RandomSharpen
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -62,18 +62,3 @@ def test_illumination_keeps_the_geometry(lesions):
     for before, after in zip(lesions.numpy(), out, strict=True):
         assert np.corrcoef(before.mean(-1).ravel(), after.mean(-1).ravel())[0, 1] > 0.9
 
-
-def test_mixup_blends_images_labels_and_weights_alike(lesions):
-    """Each mixed example is share * itself + (1 - share) * one partner, with the same share for its image, its
-    one-hot labels and its loss weight; the share is at least one half."""
-    labels = tf.one_hot([0, 1, 2, 3], 7)
-    weights = tf.constant([1.0, 2.0, 3.0, 4.0])
-    tf.random.set_seed(0)
-    images, mixed_labels, mixed_weights = (t.numpy() for t in mixup(lesions, labels, weights, 0.4))
-    assert mixed_labels.max(axis=1).min() < 0.95  # something was mixed
-    for i in range(4):
-        share = mixed_labels[i, i]
-        partner = int(np.argmax(mixed_labels[i] * (np.arange(7) != i))) if share < 1 else i
-        assert share >= 0.5 and np.isclose(mixed_labels[i].sum(), 1)
-        np.testing.assert_allclose(images[i], share * lesions.numpy()[i] + (1 - share) * lesions.numpy()[partner], atol=1e-3)
-        assert np.isclose(mixed_weights[i], share * (i + 1) + (1 - share) * (partner + 1), atol=1e-5)

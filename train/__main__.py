@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from inference.config import HAM10000_COPY_PROCESSING, LABELS, MALIGNANT_LABELS, ModelConfig, Preprocessing, default_preprocessing
 from inference.preprocess import normalise
-from train.augment import AUGMENTATIONS, mixup
+from train.augment import AUGMENTATIONS
 from train.backbones import GATE_LAYER, GRADCAM_LAYER, HEAD_LAYERS, build_classifier
 from train.callbacks import EpochTimer, ValidationAUC
 from train.data import (
@@ -72,8 +72,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the shipped threshold is the highest one reaching this sensitivity on validation",
     )
     p.add_argument("--augment", choices=sorted(AUGMENTATIONS), default="origin",
-                   help="shift: + light, blur, vignette, tight crops; illumination, crops: one of those pieces")
-    p.add_argument("--mixup", type=float, default=0.0, help="blend training examples in pairs, Beta(a, a) with this a (0: off)")
+                   help="shift: + light, blur, vignette, tight crops; illumination, crops: one of those pieces; "
+                        "device: + blur, sharpening, JPEG quality, vignette")
     p.add_argument("--colour-constancy", choices=["none", "shades_of_gray"], default="none", help="part of the shared preprocessing")
     p.add_argument(
         "--holdout-source",
@@ -168,7 +168,6 @@ def fit(args: argparse.Namespace, data: Data, preprocessing: Preprocessing, work
         .shuffle(len(train_x), seed=args.seed, reshuffle_each_iteration=True)
         .batch(args.batch_size)
         .map(lambda x, y, w: (to_model_input(augment(tf.cast(x, tf.float32), training=True)), y, w), num_parallel_calls=tf.data.AUTOTUNE)
-        .map(lambda x, y, w: mixup(x, y, w, args.mixup) if args.mixup else (x, y, w))
         .prefetch(tf.data.AUTOTUNE)
     )
     if args.max_steps:
@@ -272,7 +271,6 @@ def run_config(args: argparse.Namespace, argv: list[str] | None, preprocessing: 
                 "label_smoothing": args.label_smoothing,
                 "ema": args.ema,
                 "head_epochs": args.head_epochs,
-                "mixup": args.mixup,
                 "source_weights": args.source_weights,
                 "augmentation": args.augment,
                 "colour_constancy": args.colour_constancy,

@@ -5,7 +5,6 @@
   light, contrast and saturation, focus (blur), tight lesion-filling crops, and the dark circular vignette
   of contact dermatoscopes.
 - `illumination`, `crops`: origin plus one of those pieces (light and colour; lesion-filling crops).
-- `mixup` (a separate option, after any of these): each image and its labels blended with another's of the batch.
 - `device`: origin plus what the camera and its file change, apart from the light: focus (blur), in-camera
   sharpening, JPEG quality and the vignette.
 """
@@ -162,22 +161,6 @@ def crops_augmentation(seed: int = 0) -> keras.Sequential:
 
 def device_augmentation(seed: int = 0) -> keras.Sequential:
     return _augmentation("device", seed, False, [RandomBlur(), RandomSharpen(), RandomJpegQuality(), RandomVignette()])
-
-
-def mixup(images: tf.Tensor, labels: tf.Tensor, weights: tf.Tensor, alpha: float) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """Mixup (Zhang et al. 2018): blend each example of the batch with a shuffled partner, by a factor drawn
-    from Beta(alpha, alpha), kept above 0.5 so that the image stays mostly itself."""
-    n = tf.shape(images)[0]
-    a, b = tf.random.gamma([n], alpha), tf.random.gamma([n], alpha)
-    share = a / (a + b)
-    share = tf.maximum(share, 1 - share)
-    partner = tf.random.shuffle(tf.range(n))
-
-    def blend(x):
-        s = tf.reshape(share, [-1] + [1] * (len(x.shape) - 1))
-        return s * x + (1 - s) * tf.gather(x, partner)
-
-    return blend(images), blend(labels), blend(weights)
 
 
 AUGMENTATIONS = {

@@ -108,8 +108,6 @@ def holdout_table(results: list[dict]) -> str:
             recipe += f", {training['epochs_max']} epochs"
         if training.get("source_weights", "none") != "none":
             recipe += f", source weights {training['source_weights']}"
-        if training.get("mixup"):
-            recipe += f", mixup (alpha {training['mixup']:g})"
         if training.get("head_epochs"):
             recipe += f", head alone first for {training['head_epochs']} epochs (LP-FT)"
         if training.get("ema"):
