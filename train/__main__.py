@@ -234,10 +234,11 @@ def fit_head(model: keras.Model, train_ds: tf.data.Dataset, epochs: int, loss: k
     model.compile(optimizer=keras.optimizers.Adam(HEAD_LR), loss=loss)
     started = time.time()
     model.fit(train_ds, epochs=epochs, verbose=verbose, shuffle=False)
+    seconds = time.time() - started
     for layer in body:
         layer.trainable = True
-    log.info("head-only phase: %d epochs in %.0f s", epochs, time.time() - started)
-    return time.time() - started
+    log.info("head-only phase: %d epochs in %.0f s", epochs, seconds)
+    return seconds
 
 
 def run_config(args: argparse.Namespace, argv: list[str] | None, preprocessing: Preprocessing, data: Data, run: dict) -> ModelConfig:

@@ -81,15 +81,21 @@ def evaluate(logits: np.ndarray, labels: np.ndarray, malignant_mask: list[bool],
     }
 
 
-def bootstrap_intervals(y: np.ndarray, p: np.ndarray, threshold: float, groups: np.ndarray, seed: int = 0) -> dict:
-    """95% intervals of sensitivity and specificity, resampling whole lesions (images of a lesion are not independent)."""
+def lesion_resamples(groups: np.ndarray, seed: int = 0):
+    """BOOTSTRAP_SAMPLES index arrays, each drawing whole lesions with replacement (the images of one lesion are
+    not independent)."""
     unique, index = np.unique(groups, return_inverse=True)
     members = [np.flatnonzero(index == g) for g in range(len(unique))]
     rng = np.random.default_rng(seed)
+    for _ in range(BOOTSTRAP_SAMPLES):
+        yield np.concatenate([members[g] for g in rng.integers(0, len(unique), len(unique))])
+
+
+def bootstrap_intervals(y: np.ndarray, p: np.ndarray, threshold: float, groups: np.ndarray, seed: int = 0) -> dict:
+    """95% intervals of sensitivity and specificity, resampling whole lesions."""
     sensitivity, specificity = [], []
     flagged = p >= threshold
-    for _ in range(BOOTSTRAP_SAMPLES):
-        chosen = np.concatenate([members[g] for g in rng.integers(0, len(unique), len(unique))])
+    for chosen in lesion_resamples(groups, seed):
         yy, ff = y[chosen], flagged[chosen]
         if yy.any() and (~yy.astype(bool)).any():
             sensitivity.append(ff[yy == 1].mean())
@@ -112,12 +118,8 @@ def paired_auc_differences(y: np.ndarray, p_reference: np.ndarray, others: list[
     """For each of `others`: its AUC minus p_reference's on the same images, with a 95% interval from resampling
     whole lesions: whether one run beats another by more than these images can tell (not the spread between
     training runs)."""
-    unique, index = np.unique(groups, return_inverse=True)
-    members = [np.flatnonzero(index == g) for g in range(len(unique))]
-    rng = np.random.default_rng(seed)
     differences = []
-    for _ in range(BOOTSTRAP_SAMPLES):
-        chosen = np.concatenate([members[g] for g in rng.integers(0, len(unique), len(unique))])
+    for chosen in lesion_resamples(groups, seed):
         if 0 < y[chosen].sum() < len(chosen):
             reference = auc(y[chosen], p_reference[chosen])
             differences.append([auc(y[chosen], p[chosen]) - reference for p in others])

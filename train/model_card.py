@@ -264,7 +264,7 @@ fitted on {made.get("fitted_on", "-")}. On the twins whose lesion is in validati
 
 Each run trained the recipe (with the one change its row names) without one acquisition source, fitted
 temperature and threshold on the in-source validation split, then scored every image of the held-out source.
-These are not the shipped weights, which follow the recipe: two changes gained 0.01-0.02 of held-out AUC
+These are not the shipped weights, which follow the recipe: two changes gained 0.01-0.03 of held-out AUC
 (the camera augmentation, LP-FT; the project README has their intervals) and are not yet in a shipped model.
 Each run's command is its `training.command` in metrics.json (`out_of_source`); the table is
 `python -m train.model_card --holdout RUNS` (200x150 copies of the held-out source). On the held-out source's
