@@ -28,3 +28,4 @@ PUBLISHED = (*REQUIRED, METRICS, CARD, SPLIT)
 # An out-of-source run (`python -m train --holdout-source ...`) writes these instead of a publishable folder.
 HOLDOUT = "holdout.json"  # in-source validation and held-out source figures
 HOLDOUT_LOGITS = "holdout_logits.npz"  # their logits and labels, for choosing a threshold later
+HOLDOUT_TWINS = "twins.json"  # `python -m train.twins RUN` on the held-out source's full-size originals

@@ -115,16 +115,17 @@ def test_out_of_source_twin_rows_come_from_the_recorded_twin_runs():
     """Each row of the out-of-source original-photo table is the held-out source's `by_source` entry of its twins.json."""
     import json
 
+    from inference import model_files as files
     from train.model_card import holdout_twins_table, read_holdout_runs
 
     folders = re.search(r"python -m train\.model_card --holdout-twins\s+(results/[^`]+)`", README).group(1).split()
     table = holdout_twins_table(read_holdout_runs([ROOT / f for f in folders]))
     assert "\n".join("  " + line for line in table.splitlines()) in README
     rows = re.findall(r"^  \| `(loso-[^`]+)` \| (\d+) \((\d+)\) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|$", README, re.M)
-    assert len(rows) == len(folders) == 14
+    assert len(rows) == len(folders) == 16
     for run, n, malignant, auc, sensitivity, specificity in rows:
-        result = json.loads((ROOT / "results" / run / "twins.json").read_text())
-        source = json.loads((ROOT / "results" / run / "holdout.json").read_text())["training"]["holdout_source"]
+        result = json.loads((ROOT / "results" / run / files.HOLDOUT_TWINS).read_text())
+        source = json.loads((ROOT / "results" / run / files.HOLDOUT).read_text())["training"]["holdout_source"]
         m = result["by_source"][source]
         assert (int(n), int(malignant)) == (m["n"], m["malignant"])
         assert auc == f"{m['copies']['auc']:.3f} / {m['originals']['auc']:.3f}"

@@ -90,6 +90,24 @@ def twins_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
+def recipe_label(training: dict) -> str:
+    """A training run's recipe in words: its augmentation and colour constancy, and whatever departs from the recipe."""
+    recipe = f"{training.get('augmentation', 'origin')} augmentation, colour constancy {training.get('colour_constancy', 'none')}"
+    if training.get("backbone", RECIPE_BACKBONE) != RECIPE_BACKBONE:
+        recipe = f"{training['backbone']} at {training['image_size']} px, {recipe}"
+    if training["lr"] != RECIPE_LR:
+        recipe += f", peak learning rate {training['lr']:g}"
+    if training.get("epochs_max", RECIPE_EPOCHS) != RECIPE_EPOCHS:
+        recipe += f", {training['epochs_max']} epochs"
+    if training.get("source_weights", "none") != "none":
+        recipe += f", source weights {training['source_weights']}"
+    if training.get("head_epochs"):
+        recipe += f", head alone first for {training['head_epochs']} epochs (LP-FT)"
+    if training.get("ema"):
+        recipe += f", weight average (EMA {training['ema']})"
+    return recipe
+
+
 def holdout_table(results: list[dict]) -> str:
     """Out-of-source validation runs (their holdout.json): in-source validation against the held-out source."""
     lines = [
@@ -99,19 +117,7 @@ def holdout_table(results: list[dict]) -> str:
     ]
     for result in results:
         training, held = result["training"], result["held_out"]
-        recipe = f"{training['augmentation']} augmentation, colour constancy {training['colour_constancy']}"
-        if training["backbone"] != RECIPE_BACKBONE:
-            recipe = f"{training['backbone']} at {training['image_size']} px, {recipe}"
-        if training["lr"] != RECIPE_LR:
-            recipe += f", peak learning rate {training['lr']:g}"
-        if training.get("epochs_max", RECIPE_EPOCHS) != RECIPE_EPOCHS:
-            recipe += f", {training['epochs_max']} epochs"
-        if training.get("source_weights", "none") != "none":
-            recipe += f", source weights {training['source_weights']}"
-        if training.get("head_epochs"):
-            recipe += f", head alone first for {training['head_epochs']} epochs (LP-FT)"
-        if training.get("ema"):
-            recipe += f", weight average (EMA {training['ema']})"
+        recipe = recipe_label(training)
         tta = f"{result['held_out_tta']['auc']:.3f}" if "held_out_tta" in result else "-"
         nevi = held["by_diagnosis"]["nv"]
         lines.append(
@@ -162,8 +168,8 @@ def read_holdout_runs(runs: list[Path]) -> list[dict]:
         config = ModelConfig.load(run)
         result["training"].setdefault("backbone", config.backbone)
         result["training"].setdefault("source_weights", config.extra["data"].get("source_weights", "none"))
-        if (run / "twins.json").exists():
-            twins = json.loads((run / "twins.json").read_text())
+        if (run / files.HOLDOUT_TWINS).exists():
+            twins = json.loads((run / files.HOLDOUT_TWINS).read_text())
             result["held_out_twins"] = twins["by_source"][result["training"]["holdout_source"]]
         results.append(result)
     return results
@@ -236,7 +242,7 @@ Given a dermoscopy photo of a pigmented skin lesion, the model gives the probabi
 - Centre-square crops: the preprocessing keeps the centred square of every image, so a full 4:3 frame
   and a square crop of it are seen the same way; the crop column checks that.
 - Training: {training["epochs_run"]} epochs (best {training["best_epoch"]}), batch {training["batch_size"]}, Adam lr {training["lr"]}
-  ({training["schedule"]}), {training["pretrained"]} initialisation, on a 2-core CPU.
+  ({training["schedule"]}), {training["pretrained"]} initialisation, augmentation: {training["augmentation"]}, on a 2-core CPU.
 - Test-time augmentation (flips, a quarter turn): validation AUC {without_tta["auc"]:.3f} without,
   {metrics["validation_tta"]["auc"]:.3f} with (4x the cost; `tta` in config.json: {str(config.tta).lower()}: the figures
   on this card are {"with" if config.tta else "without"} it).
@@ -264,8 +270,9 @@ fitted on {made.get("fitted_on", "-")}. On the twins whose lesion is in validati
 
 Each run trained the recipe (with the one change its row names) without one acquisition source, fitted
 temperature and threshold on the in-source validation split, then scored every image of the held-out source.
-These are not the shipped weights, which follow the recipe: two changes gained 0.01-0.03 of held-out AUC
-(the camera augmentation, LP-FT; the project README has their intervals) and are not yet in a shipped model.
+These are not the shipped weights, which were trained on all four sources with the recipe
+"{recipe_label({**training, "backbone": config.backbone})}" (rows of the same label are its out-of-source evidence;
+the project README has each change's held-out AUC difference with its interval).
 Each run's command is its `training.command` in metrics.json (`out_of_source`); the table is
 `python -m train.model_card --holdout RUNS` (200x150 copies of the held-out source). On the held-out source's
 600x450 originals (`python -m train.twins RUN --sides train,val,test`):
@@ -350,7 +357,8 @@ def results_table(folders: list[Path]) -> str:
         training = metrics["training"]
         rows.append(
             results_row(
-                f"{config.backbone} ({training['pretrained']}, {training['image_size']} px, {config.extra['data']['sampling']})", metrics
+                f"{config.backbone} ({training['pretrained']}, {training['image_size']} px, {config.extra['data']['sampling']}): "
+                f"`{folder.name}`", metrics
             )
         )
     return "\n".join([RESULTS_HEADER, *rows])
