@@ -92,14 +92,14 @@ def twins_table(metrics: dict) -> str:
 
 def recipe_label(training: dict) -> str:
     """A training run's recipe in words: its augmentation and colour constancy, and whatever departs from the recipe."""
-    recipe = f"{training.get('augmentation', 'origin')} augmentation, colour constancy {training.get('colour_constancy', 'none')}"
-    if training.get("backbone", RECIPE_BACKBONE) != RECIPE_BACKBONE:
+    recipe = f"{training['augmentation']} augmentation, colour constancy {training['colour_constancy']}"
+    if training["backbone"] != RECIPE_BACKBONE:
         recipe = f"{training['backbone']} at {training['image_size']} px, {recipe}"
     if training["lr"] != RECIPE_LR:
         recipe += f", peak learning rate {training['lr']:g}"
     if training.get("epochs_max", RECIPE_EPOCHS) != RECIPE_EPOCHS:
         recipe += f", {training['epochs_max']} epochs"
-    if training.get("source_weights", "none") != "none":
+    if training["source_weights"] != "none":
         recipe += f", source weights {training['source_weights']}"
     if training.get("head_epochs"):
         recipe += f", head alone first for {training['head_epochs']} epochs (LP-FT)"
@@ -175,11 +175,16 @@ def read_holdout_runs(runs: list[Path]) -> list[dict]:
     return results
 
 
+def model_name(config: ModelConfig, training: dict) -> str:
+    """A model's row name in the results table: backbone, initialisation, input size, sampling."""
+    return f"{config.backbone} ({training['pretrained']}, {training['image_size']} px, {config.extra['data']['sampling']})"
+
+
 def write_model_card(folder: Path, config: ModelConfig, metrics: dict) -> None:
     test, training, data = metrics["test"], metrics["training"], config.extra["data"]
     made = config.preprocessing.source_processing or {}
     without_tta = metrics.get("validation_without_tta", metrics["validation"])
-    name = f"{config.backbone} ({training['pretrained']}, {training['image_size']} px, {data['sampling']})"
+    name = model_name(config, training)
     robustness = "\n".join(
         f"| {name} | {m['auc']:.3f} | {_pct(m['sensitivity'])} | {_pct(m['specificity'])} |" for name, m in metrics["robustness"].items()
     )
@@ -354,13 +359,7 @@ def results_table(folders: list[Path]) -> str:
     rows = []
     for folder in folders:
         config, metrics = ModelConfig.load(folder), json.loads((folder / files.METRICS).read_text())
-        training = metrics["training"]
-        rows.append(
-            results_row(
-                f"{config.backbone} ({training['pretrained']}, {training['image_size']} px, {config.extra['data']['sampling']}): "
-                f"`{folder.name}`", metrics
-            )
-        )
+        rows.append(results_row(f"{model_name(config, metrics['training'])}: `{folder.name}`", metrics))
     return "\n".join([RESULTS_HEADER, *rows])
 
 
