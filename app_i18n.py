@@ -105,6 +105,7 @@ EN: dict[str, str] = {
     # Gate warnings (prediction.warning_code) and refusals (ImageRejected.reason).
     "gate_blank": "This image is almost uniform: it does not show a skin lesion the model can judge.",
     "gate_blurred": "This image is too blurred for the model to judge; retake the photo in focus.",
+    "gate_grey": "This is a black-and-white image; dermoscopy photos are in colour, so its number is not reliable.",
     "gate_not_dermoscopy": "This does not look like a dermoscopy photo of a pigmented skin lesion (the kind the model was "
     "trained on), so its number is not reliable for this image.",
     "gate_other": "This image does not look like the dermoscopy photos the model was trained on; its number is not reliable.",
@@ -250,6 +251,7 @@ KO: dict[str, str] = {
     "could_not_read": "분석할 수 없음",
     "gate_blank": "이 이미지는 거의 균일하여 모델이 판단할 수 있는 피부 병변이 보이지 않습니다.",
     "gate_blurred": "이 이미지는 너무 흐려서 모델이 판단할 수 없습니다. 초점을 맞춰 다시 촬영하세요.",
+    "gate_grey": "흑백 이미지입니다. 더모스코피 사진은 컬러이므로 이 이미지에 대한 숫자는 신뢰할 수 없습니다.",
     "gate_not_dermoscopy": "모델이 학습한 색소성 피부 병변의 더모스코피 사진으로 보이지 않으므로, 이 이미지에 대한 숫자는 "
     "신뢰할 수 없습니다.",
     "gate_other": "모델이 학습한 더모스코피 사진과 다르게 보입니다. 숫자를 신뢰할 수 없습니다.",

@@ -1,19 +1,26 @@
 """The quality / not-dermoscopy gate of the bundled model, measured: false alarms on real dermoscopy
-validation images and detection on non-dermoscopy images built from real photos and synthetic ones."""
+validation images and detection on non-dermoscopy images built from real photos and synthetic ones, and on
+sample photos of other packages that played no part in choosing the gate."""
 
 from __future__ import annotations
 
 import csv
 
+import gradio.media
+import matplotlib.cbook
 import numpy as np
 import pytest
 import skimage.data
 from PIL import Image, ImageDraw, ImageFilter
+from sklearn.datasets import load_sample_images
 
 from inference.loading import BUNDLED_MODEL
 
 MAX_FALSE_ALARM_RATE = 0.02
 MIN_DETECTION_RATE = 1.0  # every one of them
+# Photos first scored after the gate's design was chosen on the images above and the out-of-source runs (README,
+# "The gate out of source"): 16 of 17 caught; a lion's face got through.
+MIN_OTHER_DETECTION_RATE = 0.9
 PHOTOS = [
     "astronaut",
     "brick",
@@ -78,6 +85,20 @@ def synthetic_images(data_dir) -> dict[str, Image.Image]:
     return images
 
 
+def other_photos() -> dict[str, Image.Image]:
+    """Sample photos shipped with gradio, matplotlib, scikit-learn and scikit-image, none used to tune the gate."""
+    gradio_images = ["avatar.png", "bus.png", "cheetah.jpg", "cheetah1.jpg", "groot.jpeg", "hf-logo_transpng.png", "lion.jpg",
+                     "screenshot.gif", "tower.jpg"]
+    photos = {name: Image.open(gradio.media.get_image(name)) for name in gradio_images}
+    for name in ["grace_hopper.jpg", "Minduka_Present_Blue_Pack.png", "logo2.png"]:
+        photos[name] = Image.open(matplotlib.cbook.get_sample_data(name))
+    photos |= dict(zip(["china.jpg", "flower.jpg"], map(Image.fromarray, load_sample_images().images), strict=True))
+    photos["chelsea"] = Image.fromarray(skimage.data.chelsea())
+    photos["binary_blobs"] = as_rgb(skimage.data.binary_blobs())
+    photos["shepp_logan_phantom"] = Image.fromarray((255 * skimage.data.shepp_logan_phantom()).astype(np.uint8))
+    return {name: photo.convert("RGB") for name, photo in photos.items()}
+
+
 @pytest.fixture(scope="module")
 def non_dermoscopy(data_dir) -> dict[str, Image.Image]:
     photos = {name: getattr(skimage.data, name)() for name in PHOTOS}
@@ -92,6 +113,7 @@ def test_false_alarms_on_validation_dermoscopy(bundled_classifier, data_dir):
     rate = len(flagged) / len(ids)
     print(f"gate false alarms on {len(ids)} validation images: {rate:.2%} {flagged[:10]}")
     assert rate <= MAX_FALSE_ALARM_RATE
+    assert "grey" not in [code for _, code in flagged]  # the fixed colour check never fires on a dermoscopy photo
 
 
 def test_detects_non_dermoscopy_images(bundled_classifier, non_dermoscopy):
@@ -102,6 +124,21 @@ def test_detects_non_dermoscopy_images(bundled_classifier, non_dermoscopy):
     assert rate >= MIN_DETECTION_RATE
     blurred = [r.warning_code for name, r in zip(non_dermoscopy, results, strict=True) if name.startswith("blurred")]
     assert blurred.count("blurred") >= len(blurred) - 1
+
+
+def test_detects_other_photos(bundled_classifier):
+    photos = other_photos()
+    results = bundled_classifier.predict(list(photos.values()))
+    missed = [name for name, r in zip(photos, results, strict=True) if not r.warning_code]
+    rate = 1 - len(missed) / len(photos)
+    print(f"gate detection on {len(photos)} other photos: {rate:.2%}; missed: {missed}")
+    assert rate >= MIN_OTHER_DETECTION_RATE
+
+
+def test_black_and_white_images_are_named_as_such(bundled_classifier, non_dermoscopy):
+    grey = ["moon", "camera", "page", "microaneurysms"]
+    codes = [r.warning_code for r in bundled_classifier.predict([non_dermoscopy[name] for name in grey])]
+    assert codes == ["grey"] * len(grey)
 
 
 def test_warning_replaces_a_silent_verdict(bundled_classifier, non_dermoscopy):

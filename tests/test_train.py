@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import zipfile
 
 import h5py
@@ -14,7 +15,7 @@ import yaml
 
 from inference.classifier import Classifier
 from inference.config import LABELS, ModelConfig
-from inference.gate import Gate
+from inference.gate import DISTANCE_QUANTILE, Gate
 from inference.preprocess import normalise
 from train.data import load_pixels, read_metadata
 
@@ -117,3 +118,21 @@ def test_head_only_phase_changes_the_head_and_leaves_the_imagenet_features():
         changed = any(not np.array_equal(a, b) for a, b in zip(before[layer.name], layer.get_weights(), strict=True))
         assert changed == (layer.name in HEAD_LAYERS), layer.name
         assert layer.trainable
+
+
+def test_refitting_the_gate_alone_changes_the_gate_and_nothing_else(smoke_model, data_dir, tmp_path):
+    from train.data import read_split
+    from train.report import refit_gate
+
+    folder = tmp_path / "smoke"
+    shutil.copytree(smoke_model, folder)
+    before = json.loads((folder / "metrics.json").read_text())
+    split = read_split(folder / "split.csv")
+    records = [r for r in read_metadata(data_dir) if r.image_id in split]
+    by_side = {side: [r for r in records if split[r.image_id] == side][:24] for side in ("train", "val")}
+    after = refit_gate(folder, records, by_side)
+    assert after["gate"]["train_images_fitted"] == 24 and after["gate"]["distance_quantile"] == DISTANCE_QUANTILE
+    assert after["gate"] != before["gate"]
+    assert {k: v for k, v in after.items() if k != "gate"} == {k: v for k, v in before.items() if k != "gate"}
+    assert json.loads((folder / "metrics.json").read_text()) == after
+    assert Gate.load(folder).max_distance == after["gate"]["thresholds"]["max_distance"]

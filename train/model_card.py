@@ -145,6 +145,16 @@ def holdout_twins_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def gate_out_of_source(metrics: dict) -> str:
+    """One sentence: the range of held-out flag rates of the out-of-source runs whose gate has the served design."""
+    rates = [run["held_out"]["gate_flag_rate"] for run in metrics.get("out_of_source", [])
+             if run.get("gate", {}).get("distance_quantile") == metrics["gate"]["distance_quantile"]]
+    if not rates:
+        return ""
+    return (f" On a source held out of training and of the gate it withheld a verdict on {_pct(min(rates))} to {_pct(max(rates))} of that "
+            f"source's photos ({len(rates)} runs in `out_of_source`).")
+
+
 def gate_holdout_table(results: list[dict]) -> str:
     """How often each run's gate (refitted on its own training images) withholds a verdict, in source and held out."""
     lines = ["| run | gate layers (distance percentile) | in-source validation | held-out source |", "|---|---|---|---|"]
@@ -293,9 +303,9 @@ Each run's command is its `training.command` in metrics.json (`out_of_source`); 
 
 ### Quality / not-dermoscopy gate
 
-An image that does not look like the training images (blank, blurred, or far from them in the features of
+An image that does not look like the training images (blank, blurred, black-and-white, or far from them in the features of
 layers {", ".join(f"`{name}`" for name in config.gate_layers)}) gets a warning instead of a verdict. False alarms on the
-validation dermoscopy images: {_pct(metrics["gate"]["validation_false_alarm_rate"])}.
+validation dermoscopy images: {_pct(metrics["gate"]["validation_false_alarm_rate"])}.{gate_out_of_source(metrics)}
 
 ![ROC](roc.png) ![Reliability](reliability.png)
 

@@ -29,7 +29,6 @@ from train.evaluate import choose_threshold, evaluate, fit_temperature, screenin
 from train.model_card import write_model_card
 
 LATENCY_RUNS = 30
-GATE_TRAIN_IMAGES = 3000
 BATCH = 64  # images per forward call while scoring
 
 
@@ -180,12 +179,9 @@ def score(classifier: Classifier, config: ModelConfig, by_side: dict, val_pixels
     return metrics, test_logits
 
 
-def fit_gate(classifier: Classifier, out: Path, train: list[Record], val_pixels: np.ndarray, val_features: np.ndarray,
-             max_images: int = GATE_TRAIN_IMAGES) -> dict:
-    """Fit the quality / not-dermoscopy gate on training images, save it and serve it from `classifier`;
+def fit_gate(classifier: Classifier, out: Path, train: list[Record], val_pixels: np.ndarray, val_features: np.ndarray) -> dict:
+    """Fit the quality / not-dermoscopy gate on every training image, save it and serve it from `classifier`;
     measure its false alarms on validation."""
-    rng = np.random.default_rng(0)
-    train = [train[i] for i in sorted(rng.choice(len(train), min(max_images, len(train)), replace=False))]
     pixels = load_pixels(train, classifier.config.input_size, classifier.config.preprocessing)
     gate = Gate.fit(pixels, outputs_of(classifier, pixels)[1])
     gate.save(out)
@@ -197,8 +193,42 @@ def fit_gate(classifier: Classifier, out: Path, train: list[Record], val_pixels:
         "distance_quantile": DISTANCE_QUANTILE,
         "validation_false_alarm_rate": len(codes) / len(val_pixels),
         "validation_false_alarms_by_check": {code: codes.count(code) for code in sorted(set(codes))},
-        "thresholds": {"max_distance": gate.max_distance, "min_contrast": gate.min_contrast, "min_sharpness": gate.min_sharpness},
+        "thresholds": {"max_distance": gate.max_distance, "min_contrast": gate.min_contrast, "min_sharpness": gate.min_sharpness,
+                       "min_chroma": gate.min_chroma},
     }
+
+
+def gate_flags(gate: Gate, pixels: np.ndarray, features: np.ndarray) -> dict:
+    """How many images the gate withholds a verdict from, and for which check."""
+    codes = [f[0] for f in gate.check(pixels, features) if f]
+    return {"gate_flag_rate": len(codes) / len(pixels), "gate_flags": len(codes),
+            "gate_flags_by_check": {code: codes.count(code) for code in sorted(set(codes))}}
+
+
+def refit_gate(folder: Path, records: list[Record], by_side: dict, held_out: list[Record] | None = None,
+               originals_dir: Path | None = None) -> dict:
+    """Refit only the gate of a finished model folder (weights, calibration and test scores stay as they are) and
+    rewrite what depends on it: holdout.json's gate figures, or metrics.json's gate and twins and the card."""
+    classifier = Classifier(folder)
+    size, preprocessing = classifier.config.input_size, classifier.config.preprocessing
+    val_pixels = load_pixels(by_side["val"], size, preprocessing)
+    gate = fit_gate(classifier, folder, by_side["train"], val_pixels, outputs_of(classifier, val_pixels)[1])
+    if held_out is not None:
+        result = json.loads((folder / files.HOLDOUT).read_text())
+        out_pixels = load_pixels(held_out, size, preprocessing)
+        result["gate"] = gate
+        result["held_out"].update(gate_flags(classifier.gate, out_pixels, outputs_of(classifier, out_pixels)[1]))
+        (folder / files.HOLDOUT).write_text(json.dumps(result, indent=2) + "\n")
+        return result
+    metrics = json.loads((folder / files.METRICS).read_text())
+    metrics["gate"] = gate
+    if originals_dir is not None and originals_dir.is_dir():
+        from train.twins import twin_consistency
+
+        metrics["twins"] = twin_consistency(classifier, records, originals_dir, folder / files.SPLIT)
+    (folder / files.METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
+    write_model_card(folder, classifier.config, metrics)
+    return metrics
 
 
 def write_plots(out: Path, config: ModelConfig, test_labels: np.ndarray, test_logits: np.ndarray) -> None:
@@ -260,9 +290,7 @@ def write_holdout_report(model: keras.Model, config: ModelConfig, out: Path, rec
                         **screening(config, rs, logits), "melanoma_vs_nevus_auc": melanoma_vs_nevus_auc(config, rs, logits)}
     # The gate, fitted on this run's training images: how often does it withhold a verdict on the unseen source?
     result["gate"] = fit_gate(classifier, out, by_side["train"], val_pixels, val_features)
-    flags = [f for f in classifier.gate.check(out_pixels, out_features) if f]
-    result["held_out"]["gate_flag_rate"] = len(flags) / len(out_pixels)
-    result["held_out"]["gate_flags"] = len(flags)
+    result["held_out"].update(gate_flags(classifier.gate, out_pixels, out_features))
     (out / files.HOLDOUT).write_text(json.dumps(result, indent=2) + "\n")
     np.savez(work_dir(out) / files.HOLDOUT_LOGITS, val=val_logits, val_labels=labels_of(by_side["val"]), held_out=out_logits,
              held_out_labels=labels_of(held_out), held_out_ids=[r.image_id for r in held_out])
@@ -271,7 +299,7 @@ def write_holdout_report(model: keras.Model, config: ModelConfig, out: Path, rec
 
 def main(argv: list[str] | None = None) -> int:
     """Re-evaluate a model folder (for example after an interrupted run): refit temperature, threshold
-    and gate on validation, score the test split, rewrite metrics, plots and card."""
+    and gate on validation, score the test split, rewrite metrics, plots and card (--gate-only: refit the gate alone)."""
     import argparse
 
     from train.data import read_metadata, read_split
@@ -283,23 +311,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--originals", type=Path, help="full-size twins (default: ham10000-originals beside --data-dir)")
     parser.add_argument("--holdout-source", help="an out-of-source run: score this held-out source (writes holdout.json)")
     parser.add_argument("--weights", help="weights file to load instead of the folder's model.keras (e.g. a run's best checkpoint)")
+    parser.add_argument("--gate-only", action="store_true", help="refit only the gate (after a change of its design)")
     args = parser.parse_args(argv)
-    config = ModelConfig.load(args.model_dir)
-    config.gate_layer = GATE_LAYER[config.backbone]  # the gate is refitted, so it follows the current design
-    model = keras.saving.load_model(args.model_dir / files.MODEL, safe_mode=True, compile=False)
-    if args.weights:
-        model.load_weights(args.weights)
     records = read_metadata(args.data_dir)
     split_file = args.model_dir / files.SPLIT
     split = read_split(split_file if split_file.exists() else work_dir(args.model_dir) / files.SPLIT)
     kept = [r for r in records if r.source != args.holdout_source]
     by_side = {side: [r for r in kept if split[r.image_id] == side] for side in ("train", "val", "test")}
-    if args.holdout_source:
-        held_out = [r for r in records if r.source == args.holdout_source]
+    held_out = [r for r in records if r.source == args.holdout_source] if args.holdout_source else None
+    originals = args.originals or default_originals_dir(args.data_dir)
+    config = ModelConfig.load(args.model_dir)
+    config.gate_layer = GATE_LAYER[config.backbone]  # the gate is refitted, so it follows the current design
+    if args.gate_only:
+        config.save(args.model_dir)
+        result = refit_gate(args.model_dir, records, by_side, held_out, originals)
+        print(json.dumps({k: v for k, v in result["gate"].items() if k != "thresholds"}))
+        return 0
+    model = keras.saving.load_model(args.model_dir / files.MODEL, safe_mode=True, compile=False)
+    if args.weights:
+        model.load_weights(args.weights)
+    if held_out is not None:
         result = write_holdout_report(model, config, args.model_dir, records, split, by_side, held_out)
         print(json.dumps({k: result["held_out"][k] for k in ("n", "auc", "sensitivity", "specificity", "missed")}))
         return 0
-    originals = args.originals or default_originals_dir(args.data_dir)
     write_model_folder(model, config, args.model_dir, records, split, by_side, originals)
     print(json.dumps(json.loads((args.model_dir / files.METRICS).read_text())["test"], indent=1)[:2000])
     return 0
