@@ -238,3 +238,9 @@ def test_app_answers_413_to_a_raw_upload_over_the_limit(app, corpus):
     assert response.status_code == 413
     assert "maximum allowed size" in response.text
     assert app.alive()
+
+
+def test_grey_images_get_the_black_and_white_caution(clf, corpus):
+    grey = [item for item in corpus if item.name.startswith("grey") or item.name == "float_0to1.tif"]
+    results = clf.predict([item.path for item in grey])
+    assert len(grey) == 4 and [r.warning_code for r in results] == ["grey"] * len(grey)
