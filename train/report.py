@@ -179,25 +179,6 @@ def score(classifier: Classifier, config: ModelConfig, by_side: dict, val_pixels
     return metrics, test_logits
 
 
-def fit_gate(classifier: Classifier, out: Path, train: list[Record], val_pixels: np.ndarray, val_features: np.ndarray) -> dict:
-    """Fit the quality / not-dermoscopy gate on every training image, save it and serve it from `classifier`;
-    measure its false alarms on validation."""
-    pixels = load_pixels(train, classifier.config.input_size, classifier.config.preprocessing)
-    gate = Gate.fit(pixels, outputs_of(classifier, pixels)[1])
-    gate.save(out)
-    classifier.gate = gate
-    codes = [f[0] for f in gate.check(val_pixels, val_features) if f]
-    return {
-        "train_images_fitted": len(train),
-        "layers": classifier.config.gate_layers,
-        "distance_quantile": DISTANCE_QUANTILE,
-        "validation_false_alarm_rate": len(codes) / len(val_pixels),
-        "validation_false_alarms_by_check": {code: codes.count(code) for code in sorted(set(codes))},
-        "thresholds": {"max_distance": gate.max_distance, "min_contrast": gate.min_contrast, "min_sharpness": gate.min_sharpness,
-                       "min_chroma": gate.min_chroma},
-    }
-
-
 def gate_flags(gate: Gate, pixels: np.ndarray, features: np.ndarray) -> dict:
     """How many images the gate withholds a verdict from, and for which check."""
     codes = [f[0] for f in gate.check(pixels, features) if f]
@@ -205,29 +186,59 @@ def gate_flags(gate: Gate, pixels: np.ndarray, features: np.ndarray) -> dict:
             "gate_flags_by_check": {code: codes.count(code) for code in sorted(set(codes))}}
 
 
+def fit_gate(classifier: Classifier, out: Path, train: list[Record], val_pixels: np.ndarray, val_features: np.ndarray) -> dict:
+    """Fit the quality / not-dermoscopy gate on every training image, save it and serve it from `classifier`;
+    measure its false alarms on validation."""
+    pixels = load_pixels(train, classifier.config.input_size, classifier.config.preprocessing)
+    gate = Gate.fit(pixels, outputs_of(classifier, pixels)[1])
+    gate.save(out)
+    classifier.gate = gate
+    flags = gate_flags(gate, val_pixels, val_features)
+    return {
+        "train_images_fitted": len(train),
+        "layers": classifier.config.gate_layers,
+        "distance_quantile": DISTANCE_QUANTILE,
+        "validation_false_alarm_rate": flags["gate_flag_rate"],
+        "validation_false_alarms_by_check": flags["gate_flags_by_check"],
+        "thresholds": {"max_distance": gate.max_distance, "min_contrast": gate.min_contrast, "min_sharpness": gate.min_sharpness,
+                       "min_chroma": gate.min_chroma},
+    }
+
+
+def gate_and_twins(classifier: Classifier, out: Path, records: list[Record], train: list[Record], val_pixels: np.ndarray,
+                   val_features: np.ndarray, originals_dir: Path | None) -> dict:
+    """What depends on the gate: fit it (and its validation false alarms) and, given the full-size twins, their
+    consistency with their copies as served (the gate's flags on them included)."""
+    figures = {"gate": fit_gate(classifier, out, train, val_pixels, val_features)}
+    if originals_dir is not None and originals_dir.is_dir():
+        from train.twins import twin_consistency
+
+        figures["twins"] = twin_consistency(classifier, records, originals_dir, out / files.SPLIT)
+    return figures
+
+
 def refit_gate(folder: Path, records: list[Record], by_side: dict, held_out: list[Record] | None = None,
                originals_dir: Path | None = None) -> dict:
     """Refit only the gate of a finished model folder (weights, calibration and test scores stay as they are) and
     rewrite what depends on it: holdout.json's gate figures, or metrics.json's gate and twins and the card."""
+    config = ModelConfig.load(folder)
+    config.gate_layer = GATE_LAYER[config.backbone]  # refitted, so it follows the current design
+    config.save(folder)
     classifier = Classifier(folder)
-    size, preprocessing = classifier.config.input_size, classifier.config.preprocessing
+    size, preprocessing = config.input_size, config.preprocessing
     val_pixels = load_pixels(by_side["val"], size, preprocessing)
-    gate = fit_gate(classifier, folder, by_side["train"], val_pixels, outputs_of(classifier, val_pixels)[1])
+    val_features = outputs_of(classifier, val_pixels)[1]
     if held_out is not None:
         result = json.loads((folder / files.HOLDOUT).read_text())
         out_pixels = load_pixels(held_out, size, preprocessing)
-        result["gate"] = gate
+        result["gate"] = fit_gate(classifier, folder, by_side["train"], val_pixels, val_features)
         result["held_out"].update(gate_flags(classifier.gate, out_pixels, outputs_of(classifier, out_pixels)[1]))
         (folder / files.HOLDOUT).write_text(json.dumps(result, indent=2) + "\n")
         return result
     metrics = json.loads((folder / files.METRICS).read_text())
-    metrics["gate"] = gate
-    if originals_dir is not None and originals_dir.is_dir():
-        from train.twins import twin_consistency
-
-        metrics["twins"] = twin_consistency(classifier, records, originals_dir, folder / files.SPLIT)
+    metrics |= gate_and_twins(classifier, folder, records, by_side["train"], val_pixels, val_features, originals_dir)
     (folder / files.METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
-    write_model_card(folder, classifier.config, metrics)
+    write_model_card(folder, config, metrics)
     return metrics
 
 
@@ -257,11 +268,7 @@ def write_model_folder(model: keras.Model, config: ModelConfig, out: Path, recor
     classifier.config = config
     metrics, test_logits = score(classifier, config, by_side, val_pixels, val_logits)
     metrics["model_megabytes"] = round((out / files.MODEL).stat().st_size / 2**20, 1)
-    metrics["gate"] = fit_gate(classifier, out, by_side["train"], val_pixels, val_features)
-    if originals_dir is not None and originals_dir.is_dir():
-        from train.twins import twin_consistency
-
-        metrics["twins"] = twin_consistency(classifier, records, originals_dir, out / files.SPLIT)
+    metrics |= gate_and_twins(classifier, out, records, by_side["train"], val_pixels, val_features, originals_dir)
     (out / files.METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
     np.savez(work_dir(out) / "logits.npz", val=val_logits, test=test_logits, val_labels=labels_of(by_side["val"]),
              test_labels=labels_of(by_side["test"]), val_ids=[r.image_id for r in by_side["val"]])
@@ -320,13 +327,12 @@ def main(argv: list[str] | None = None) -> int:
     by_side = {side: [r for r in kept if split[r.image_id] == side] for side in ("train", "val", "test")}
     held_out = [r for r in records if r.source == args.holdout_source] if args.holdout_source else None
     originals = args.originals or default_originals_dir(args.data_dir)
-    config = ModelConfig.load(args.model_dir)
-    config.gate_layer = GATE_LAYER[config.backbone]  # the gate is refitted, so it follows the current design
     if args.gate_only:
-        config.save(args.model_dir)
         result = refit_gate(args.model_dir, records, by_side, held_out, originals)
         print(json.dumps({k: v for k, v in result["gate"].items() if k != "thresholds"}))
         return 0
+    config = ModelConfig.load(args.model_dir)
+    config.gate_layer = GATE_LAYER[config.backbone]  # the gate is refitted, so it follows the current design
     model = keras.saving.load_model(args.model_dir / files.MODEL, safe_mode=True, compile=False)
     if args.weights:
         model.load_weights(args.weights)
