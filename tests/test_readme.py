@@ -83,14 +83,15 @@ def test_the_app_and_the_cli_import_only_runtime_requirements():
 
 
 def test_screening_and_twin_tables_come_from_metrics():
-    """The README's screening and original-photo tables are `python -m train.model_card --screening` of the bundled folder."""
+    """The README's screening, original-photo and gate tables are `python -m train.model_card --screening` of the bundled folder."""
     import json
 
-    from train.model_card import screening_table, twins_table
+    from train.model_card import gate_table, screening_table, twins_table
 
     metrics = json.loads((ROOT / "models" / "skin-lesion-lite0" / "metrics.json").read_text())
     assert screening_table(metrics) in README
     assert twins_table(metrics) in README
+    assert "\n".join("  " + line for line in gate_table(metrics).splitlines()) in README
 
 
 def test_out_of_source_table_comes_from_the_recorded_runs():

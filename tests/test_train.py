@@ -97,6 +97,10 @@ def test_metrics_cover_every_reported_figure(smoke_model):
     assert metrics["test_center_square"]["auc"] == metrics["test"]["auc"]  # same field of view by construction
     assert metrics["validation"]["sensitivity"] >= 0.90  # the threshold was chosen for it on validation
     assert 0 <= metrics["gate"]["validation_false_alarm_rate"] <= 1
+    gate = metrics["gate"]
+    by_source = gate["validation_false_alarms_by_source"]
+    assert sum(m["n"] for m in by_source.values()) == gate["validation_images"]
+    assert sum(m["gate_flags"] for m in by_source.values()) == round(gate["validation_false_alarm_rate"] * gate["validation_images"])
 
 
 def test_head_only_phase_changes_the_head_and_leaves_the_imagenet_features():

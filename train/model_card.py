@@ -78,15 +78,28 @@ def twins_table(metrics: dict) -> str:
         if m["malignant"] < MIN_MALIGNANT_PER_ROW:
             continue
         for name in ("copies", "originals"):
+            flags = f"{_pct(m[name]['gate_flag_rate'])} ({m[name]['gate_flags']})" if "gate_flags" in m[name] else ""
             lines.append(
                 f"| `{source}` {name} | {m['n']} ({m['malignant']}) | {m[name]['auc']:.3f} | {_pct(m[name]['sensitivity'])} | "
-                f"{_pct(m[name]['specificity'])} | |"
+                f"{_pct(m[name]['specificity'])} | {flags} |"
             )
     lines.append("")
     lines.append(
         f"Agreement: mean |P(original) - P(copy)| {twins['mean_abs_difference']:.3f} (95th percentile "
         f"{twins['p95_abs_difference']:.3f}); the same decision at the threshold for {_pct(twins['same_decision'])}."
     )
+    return "\n".join(lines)
+
+
+def gate_table(metrics: dict) -> str:
+    """How often the gate withholds a verdict on the validation photos, overall and per acquisition source."""
+    gate = metrics["gate"]
+    rows = [("all sources", gate["validation_images"], gate["validation_false_alarm_rate"], gate["validation_false_alarms_by_check"])]
+    rows += [(f"`{source}`", m["n"], m["gate_flag_rate"], m["gate_flags_by_check"])
+             for source, m in gate["validation_false_alarms_by_source"].items()]
+    lines = ["| validation photos from | n | gate: no verdict | by check |", "|---|---|---|---|"]
+    for name, n, rate, checks in rows:
+        lines.append(f"| {name} | {n} | {_pct(rate)} | {', '.join(f'{c} {k}' for c, k in checks.items()) or '-'} |")
     return "\n".join(lines)
 
 
@@ -306,6 +319,9 @@ Each run's command is its `training.command` in metrics.json (`out_of_source`); 
 An image that does not look like the training images (blank, blurred, black-and-white, or far from them in the features of
 layers {", ".join(f"`{name}`" for name in config.gate_layers)}) gets a warning instead of a verdict. False alarms on the
 validation dermoscopy images: {_pct(metrics["gate"]["validation_false_alarm_rate"])}.{gate_out_of_source(metrics)}
+On the 600x450 originals: the twins table above. `python -m train.report FOLDER --data-dir DIR --gate-only` re-measures both.
+
+{gate_table(metrics) if "validation_false_alarms_by_source" in metrics["gate"] else ""}
 
 ![ROC](roc.png) ![Reliability](reliability.png)
 
@@ -396,9 +412,9 @@ if __name__ == "__main__":
         ]
         (folder / files.METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
         write_model_card(folder, ModelConfig.load(folder), metrics)
-    elif sys.argv[1:2] == ["--screening"]:  # screening and twin tables of one model folder
+    elif sys.argv[1:2] == ["--screening"]:  # screening, twin and gate tables of one model folder
         folder = Path(sys.argv[2])
         metrics = json.loads((folder / files.METRICS).read_text())
-        print(screening_table(metrics) + "\n\n" + twins_table(metrics))
+        print(screening_table(metrics) + "\n\n" + twins_table(metrics) + "\n\n" + gate_table(metrics))
     else:
         print(results_table([Path(arg) for arg in sys.argv[1:]]))

@@ -186,30 +186,37 @@ def gate_flags(gate: Gate, pixels: np.ndarray, features: np.ndarray) -> dict:
             "gate_flags_by_check": {code: codes.count(code) for code in sorted(set(codes))}}
 
 
-def fit_gate(classifier: Classifier, out: Path, train: list[Record], val_pixels: np.ndarray, val_features: np.ndarray) -> dict:
+def fit_gate(classifier: Classifier, out: Path, train: list[Record], val: list[Record], val_pixels: np.ndarray,
+             val_features: np.ndarray) -> dict:
     """Fit the quality / not-dermoscopy gate on every training image, save it and serve it from `classifier`;
-    measure its false alarms on validation."""
+    measure its false alarms on validation, overall and per acquisition source."""
     pixels = load_pixels(train, classifier.config.input_size, classifier.config.preprocessing)
     gate = Gate.fit(pixels, outputs_of(classifier, pixels)[1])
     gate.save(out)
     classifier.gate = gate
     flags = gate_flags(gate, val_pixels, val_features)
+    sources, by_source = np.array([r.source for r in val]), {}
+    for source in sorted({s for s in sources if s}):
+        chosen = sources == source
+        by_source[source] = {"n": int(chosen.sum()), **gate_flags(gate, val_pixels[chosen], val_features[chosen])}
     return {
         "train_images_fitted": len(train),
         "layers": classifier.config.gate_layers,
         "distance_quantile": DISTANCE_QUANTILE,
+        "validation_images": len(val),
         "validation_false_alarm_rate": flags["gate_flag_rate"],
         "validation_false_alarms_by_check": flags["gate_flags_by_check"],
+        "validation_false_alarms_by_source": by_source,
         "thresholds": {"max_distance": gate.max_distance, "min_contrast": gate.min_contrast, "min_sharpness": gate.min_sharpness,
                        "min_chroma": gate.min_chroma},
     }
 
 
-def gate_and_twins(classifier: Classifier, out: Path, records: list[Record], train: list[Record], val_pixels: np.ndarray,
-                   val_features: np.ndarray, originals_dir: Path | None) -> dict:
+def gate_and_twins(classifier: Classifier, out: Path, records: list[Record], train: list[Record], val: list[Record],
+                   val_pixels: np.ndarray, val_features: np.ndarray, originals_dir: Path | None) -> dict:
     """What depends on the gate: fit it (and its validation false alarms) and, given the full-size twins, their
     consistency with their copies as served (the gate's flags on them included)."""
-    figures = {"gate": fit_gate(classifier, out, train, val_pixels, val_features)}
+    figures = {"gate": fit_gate(classifier, out, train, val, val_pixels, val_features)}
     if originals_dir is not None and originals_dir.is_dir():
         from train.twins import twin_consistency
 
@@ -231,12 +238,12 @@ def refit_gate(folder: Path, records: list[Record], by_side: dict, held_out: lis
     if held_out is not None:
         result = json.loads((folder / files.HOLDOUT).read_text())
         out_pixels = load_pixels(held_out, size, preprocessing)
-        result["gate"] = fit_gate(classifier, folder, by_side["train"], val_pixels, val_features)
+        result["gate"] = fit_gate(classifier, folder, by_side["train"], by_side["val"], val_pixels, val_features)
         result["held_out"].update(gate_flags(classifier.gate, out_pixels, outputs_of(classifier, out_pixels)[1]))
         (folder / files.HOLDOUT).write_text(json.dumps(result, indent=2) + "\n")
         return result
     metrics = json.loads((folder / files.METRICS).read_text())
-    metrics |= gate_and_twins(classifier, folder, records, by_side["train"], val_pixels, val_features, originals_dir)
+    metrics |= gate_and_twins(classifier, folder, records, by_side["train"], by_side["val"], val_pixels, val_features, originals_dir)
     (folder / files.METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
     write_model_card(folder, config, metrics)
     return metrics
@@ -268,7 +275,7 @@ def write_model_folder(model: keras.Model, config: ModelConfig, out: Path, recor
     classifier.config = config
     metrics, test_logits = score(classifier, config, by_side, val_pixels, val_logits)
     metrics["model_megabytes"] = round((out / files.MODEL).stat().st_size / 2**20, 1)
-    metrics |= gate_and_twins(classifier, out, records, by_side["train"], val_pixels, val_features, originals_dir)
+    metrics |= gate_and_twins(classifier, out, records, by_side["train"], by_side["val"], val_pixels, val_features, originals_dir)
     (out / files.METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
     np.savez(work_dir(out) / "logits.npz", val=val_logits, test=test_logits, val_labels=labels_of(by_side["val"]),
              test_labels=labels_of(by_side["test"]), val_ids=[r.image_id for r in by_side["val"]])
@@ -296,7 +303,7 @@ def write_holdout_report(model: keras.Model, config: ModelConfig, out: Path, rec
         result[name] = {**evaluate(logits, labels_of(rs), config.malignant_mask, config.temperature, config.threshold),
                         **screening(config, rs, logits), "melanoma_vs_nevus_auc": melanoma_vs_nevus_auc(config, rs, logits)}
     # The gate, fitted on this run's training images: how often does it withhold a verdict on the unseen source?
-    result["gate"] = fit_gate(classifier, out, by_side["train"], val_pixels, val_features)
+    result["gate"] = fit_gate(classifier, out, by_side["train"], by_side["val"], val_pixels, val_features)
     result["held_out"].update(gate_flags(classifier.gate, out_pixels, out_features))
     (out / files.HOLDOUT).write_text(json.dumps(result, indent=2) + "\n")
     np.savez(work_dir(out) / files.HOLDOUT_LOGITS, val=val_logits, val_labels=labels_of(by_side["val"]), held_out=out_logits,

@@ -25,7 +25,12 @@ def _headline(metrics: dict) -> dict:
     return {k: metrics[k] for k in ("auc", "sensitivity", "specificity")}
 
 
-def _scores(classifier: Classifier, paths: list[Path], y: np.ndarray) -> tuple[np.ndarray, dict]:
+def _gate(flagged: np.ndarray) -> dict:
+    return {"gate_flag_rate": float(flagged.mean()), "gate_flags": int(flagged.sum())}
+
+
+def _scores(classifier: Classifier, paths: list[Path], y: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+    """P(malignant), the gate's flags and their summary over `paths`, as served."""
     predictions = [p for p in classifier.predict(paths) if isinstance(p, Prediction)]
     if len(predictions) != len(paths):
         raise ValueError("a twin image could not be read")
@@ -33,7 +38,7 @@ def _scores(classifier: Classifier, paths: list[Path], y: np.ndarray) -> tuple[n
     flagged = np.array([x.warning_code is not None for x in predictions])
     metrics = binary_metrics(y, p, classifier.config.threshold)
     summary = {**_headline(metrics), "confusion": metrics["confusion"]}
-    return p, {**summary, "gate_flag_rate": float(flagged.mean()), "gate_flags": int(flagged.sum())}
+    return p, flagged, {**summary, **_gate(flagged)}
 
 
 def twin_consistency(classifier: Classifier, records: list[Record], originals_dir: Path, split_csv: Path,
@@ -42,8 +47,8 @@ def twin_consistency(classifier: Classifier, records: list[Record], originals_di
     by_id = {r.image_id: r for r in records}
     ids = [i for i in twins_in(split_csv, originals_dir, sides) if i in by_id]
     y = np.array([by_id[i].malignant for i in ids])
-    p_copy, copies = _scores(classifier, [by_id[i].path for i in ids], y)
-    p_original, originals = _scores(classifier, [originals_dir / f"{i}.jpg" for i in ids], y)
+    p_copy, flagged_copy, copies = _scores(classifier, [by_id[i].path for i in ids], y)
+    p_original, flagged_original, originals = _scores(classifier, [originals_dir / f"{i}.jpg" for i in ids], y)
     difference = np.abs(p_original - p_copy)
     threshold = classifier.config.threshold
     sources = np.array([by_id[i].source for i in ids])
@@ -55,8 +60,8 @@ def twin_consistency(classifier: Classifier, records: list[Record], originals_di
                 "n": int(chosen.sum()),
                 "malignant": int(y[chosen].sum()),
                 "mean_abs_difference": float(difference[chosen].mean()),
-                "copies": _headline(binary_metrics(y[chosen], p_copy[chosen], threshold)),
-                "originals": _headline(binary_metrics(y[chosen], p_original[chosen], threshold)),
+                "copies": {**_headline(binary_metrics(y[chosen], p_copy[chosen], threshold)), **_gate(flagged_copy[chosen])},
+                "originals": {**_headline(binary_metrics(y[chosen], p_original[chosen], threshold)), **_gate(flagged_original[chosen])},
             }
     return {
         "sides": list(sides),
