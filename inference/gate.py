@@ -43,8 +43,9 @@ MESSAGES = {
     "blurred": "This image is too blurred to assess. Retake the photo in focus; the result below is not reliable.",
     "grey": "This is a black-and-white image; dermoscopy photos are in colour. The result below is not meaningful.",
     "not_dermoscopy": (
-        "This does not look like a dermoscopy photo of a pigmented skin lesion (the kind the model was trained on). "
-        "The result below is not meaningful for it."
+        "This does not look like the dermoscopy photos of pigmented skin lesions the model was trained on: it may not "
+        "be one, or the lesion or the camera is unlike any in training. The result below is not reliable for it; an "
+        "unusual-looking lesion is itself a reason to have it examined."
     ),
 }
 

@@ -57,7 +57,7 @@ def test_a_card_shows_one_of_three_outcomes(p, warning, code, says, never):
     assert says in card["text"] and never not in card["text"]
     assert app_i18n.t("en", f"outcome_{code}") in card["text"]
     # The gate's caution stands beside the decision whenever the gate fired, also beside a referral.
-    assert ("Caution: This does not look like a dermoscopy photo" in card["text"]) == (warning is not None)
+    assert ("Caution: This does not look like the dermoscopy photos" in card["text"]) == (warning is not None)
     assert ("(not reliable for this image)" in card["text"]) == (code == "uncertain")
 
 
