@@ -123,7 +123,7 @@ def test_out_of_source_twin_rows_come_from_the_recorded_twin_runs():
     table = holdout_twins_table(read_holdout_runs([ROOT / f for f in folders]))
     assert "\n".join("  " + line for line in table.splitlines()) in README
     rows = re.findall(r"^  \| `(loso-[^`]+)` \| (\d+) \((\d+)\) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|$", README, re.M)
-    assert len(rows) == len(folders) == 17
+    assert folders and len(rows) == len(folders)
     for run, n, malignant, auc, sensitivity, specificity in rows:
         result = json.loads((ROOT / "results" / run / files.HOLDOUT_TWINS).read_text())
         source = json.loads((ROOT / "results" / run / files.HOLDOUT).read_text())["training"]["holdout_source"]
@@ -146,11 +146,12 @@ def test_ensemble_table_comes_from_the_recorded_runs():
 
 def test_auc_difference_tables_come_from_the_recorded_runs(data_dir):
     """Each README table of held-out AUC differences is `python -m train.ensemble --differences` of the folders it
-    names (indented under its bullet): one per held-out source."""
+    names (indented under its bullet): at least one per held-out source."""
     from train.ensemble import difference_table
 
     commands = re.findall(r"`python -m train\.ensemble --differences --data-dir \S+\s+(results/[^`]+)`", README)
-    assert len(commands) == 3
+    sources = {re.search(r"loso-([a-z_]+)-", command).group(1) for command in commands}
+    assert sources == {"rosendahl", "vidir_modern", "vienna_dias"}
     for command in commands:
         folders = command.split()
         table = difference_table([ROOT / f for f in folders], data_dir)
