@@ -158,10 +158,15 @@ def holdout_twins_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def served_gate_runs(runs: list[dict], distance_quantile: float) -> list[dict]:
+    """The out-of-source runs whose gate has the served design (older runs kept an earlier one)."""
+    return [run for run in runs if run.get("gate", {}).get("distance_quantile") == distance_quantile]
+
+
 def gate_out_of_source(metrics: dict) -> str:
     """One sentence: the range of held-out flag rates of the out-of-source runs whose gate has the served design."""
-    rates = [run["held_out"]["gate_flag_rate"] for run in metrics.get("out_of_source", [])
-             if run.get("gate", {}).get("distance_quantile") == metrics["gate"]["distance_quantile"]]
+    rates = [run["held_out"]["gate_flag_rate"]
+             for run in served_gate_runs(metrics.get("out_of_source", []), metrics["gate"]["distance_quantile"])]
     if not rates:
         return ""
     return (f" On a source held out of training and of the gate it withheld a verdict on {_pct(min(rates))} to {_pct(max(rates))} of that "
