@@ -106,9 +106,11 @@ EN: dict[str, str] = {
     "gate_blank": "This image is almost uniform: it does not show a skin lesion the model can judge.",
     "gate_blurred": "This image is too blurred for the model to judge; retake the photo in focus.",
     "gate_grey": "This is a black-and-white image; dermoscopy photos are in colour, so its number is not reliable.",
-    "gate_not_dermoscopy": "This does not look like the dermoscopy photos of pigmented skin lesions the model was trained "
-    "on: it may not be one, or the lesion or the camera is unlike any in training. Its number is not reliable for this "
-    "image; an unusual-looking lesion is itself a reason to have it examined.",
+    "gate_not_dermoscopy": "This does not look like a close-up photo of skin (a dermoscopy photo), so the model gives no "
+    "result for it. Upload a dermoscopy photo of a skin lesion.",
+    "gate_unfamiliar": "This dermoscopy photo is unlike the photos the model learnt from (another dermatoscope, light, "
+    "magnification or a rare kind of lesion): it has seen few photos like it, so its answer is less reliable. An "
+    "unusual-looking lesion is itself a reason to have it examined.",
     "gate_other": "This image does not look like the dermoscopy photos the model was trained on; its number is not reliable.",
     "reject_not_found": "The file could not be found on the server; please upload it again.",
     "reject_empty": "The file is empty (0 bytes).",
@@ -253,9 +255,10 @@ KO: dict[str, str] = {
     "gate_blank": "이 이미지는 거의 균일하여 모델이 판단할 수 있는 피부 병변이 보이지 않습니다.",
     "gate_blurred": "이 이미지는 너무 흐려서 모델이 판단할 수 없습니다. 초점을 맞춰 다시 촬영하세요.",
     "gate_grey": "흑백 이미지입니다. 더모스코피 사진은 컬러이므로 이 이미지에 대한 숫자는 신뢰할 수 없습니다.",
-    "gate_not_dermoscopy": "모델이 학습한 색소성 피부 병변의 더모스코피 사진과 다르게 보입니다. 더모스코피 사진이 아니거나, "
-    "병변 또는 카메라가 학습 자료와 다를 수 있습니다. 이 이미지에 대한 숫자는 신뢰할 수 없으며, 모양이 특이한 병변은 그 "
-    "자체로 진찰을 받을 이유가 됩니다.",
+    "gate_not_dermoscopy": "피부를 가까이 찍은 사진(더모스코피 사진)으로 보이지 않아 모델이 결과를 내지 않습니다. 피부 병변의 "
+    "더모스코피 사진을 올려 주세요.",
+    "gate_unfamiliar": "이 더모스코피 사진은 모델이 학습한 사진과 다릅니다(다른 더모스코프, 조명, 배율 또는 드문 병변). 모델이 "
+    "이런 사진을 거의 보지 못했으므로 답의 신뢰도가 낮습니다. 모양이 특이한 병변은 그 자체로 진찰을 받을 이유가 됩니다.",
     "gate_other": "모델이 학습한 더모스코피 사진과 다르게 보입니다. 숫자를 신뢰할 수 없습니다.",
     "reject_not_found": "서버에서 파일을 찾을 수 없습니다. 다시 올려 주세요.",
     "reject_empty": "파일이 비어 있습니다(0바이트).",

@@ -22,6 +22,10 @@ from inference.preprocess import ImageInput, ImageRejected, load_rgb, normalise,
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 32  # images per compiled call in batch prediction
+# Warnings that say the photo is not a usable photo of a skin lesion at all: its P(malignant) means nothing, so it
+# gets no decision but "uncertain" (never a referral for a cat). The others (`blurred`, `unfamiliar`) describe a
+# real but hard lesion photo: a P(malignant) at or above the threshold still refers.
+NOT_A_LESION_PHOTO = ("blank", "grey", "not_dermoscopy")
 
 
 @dataclass
@@ -44,7 +48,6 @@ class ModelSource:
 @dataclass
 class Prediction:
     p_malignant: float
-    malignant: bool  # p_malignant >= threshold, i.e. decision_code == "refer"
     threshold: float
     diagnoses: dict[str, float]
     warning: str | None = None  # set when the image does not look like a usable dermoscopy photo
@@ -55,20 +58,34 @@ class Prediction:
     overlay: Image.Image | None = field(default=None, repr=False)
 
     @property
+    def meaningful(self) -> bool:
+        """False when the photo is not a usable photo of a skin lesion (NOT_A_LESION_PHOTO): P is then no result."""
+        return self.warning_code not in NOT_A_LESION_PHOTO
+
+    @property
     def decision_code(self) -> str:
-        """The one rule every surface follows: "refer" when P(malignant) reaches the threshold (even on an image the
-        gate warns about: a possible cancer is never hidden), "uncertain" when the gate warns below it (never
-        reassuring), else "no_flag"."""
+        """The one rule every surface follows: "uncertain" for a photo that is not a usable lesion photo, whatever P;
+        else "refer" when P(malignant) reaches the threshold (even when the gate cautions that the photo is blurred
+        or unlike the training photos: a possible cancer is never hidden), "uncertain" when the gate cautions below
+        it (never reassuring), else "no_flag"."""
+        if not self.meaningful:
+            return "uncertain"
         if self.p_malignant >= self.threshold:
             return "refer"
         return "uncertain" if self.warning_code else "no_flag"
+
+    @property
+    def malignant(self) -> bool:
+        """True exactly when the decision is "refer"."""
+        return self.decision_code == "refer"
 
     def to_dict(self) -> dict:
         """JSON-ready summary (no images)."""
         return {
             "p_malignant": round(self.p_malignant, 4),
             "decision_code": self.decision_code,
-            "malignant": self.decision_code == "refer",
+            "malignant": self.malignant,
+            "meaningful": self.meaningful,
             "threshold": round(self.threshold, 4),
             "diagnoses": {k: round(v, 4) for k, v in self.diagnoses.items()},
             "warning": self.warning,
@@ -182,7 +199,6 @@ class Classifier:
             i = next(predictions)
             prediction = Prediction(
                 p_malignant=float(p_malignant[i]),
-                malignant=bool(p_malignant[i] >= cfg.threshold),
                 threshold=cfg.threshold,
                 diagnoses={label: float(probabilities[i, j]) for j, label in enumerate(cfg.labels)},
                 warning=warnings[i][1] if warnings[i] else None,
@@ -190,7 +206,8 @@ class Classifier:
                 image=photo,
             )
             if explain:
-                prediction.heatmap = self.explainer.heatmap(activations[i], towards_malignant=prediction.malignant)
+                towards_malignant = bool(p_malignant[i] >= cfg.threshold)  # what the probability says, shown even if not meaningful
+                prediction.heatmap = self.explainer.heatmap(activations[i], towards_malignant=towards_malignant)
                 prediction.overlay = overlay(photo, prediction.heatmap, square_box(*photo.size))
             results.append(prediction)
         return results

@@ -44,9 +44,13 @@ MESSAGES = {
     "blurred": "This image is too blurred to assess. Retake the photo in focus; the result below is not reliable.",
     "grey": "This is a black-and-white image; dermoscopy photos are in colour. The result below is not meaningful.",
     "not_dermoscopy": (
-        "This does not look like the dermoscopy photos of pigmented skin lesions the model was trained on: it may not "
-        "be one, or the lesion or the camera is unlike any in training. The result below is not reliable for it; an "
-        "unusual-looking lesion is itself a reason to have it examined."
+        "This does not look like a close-up photo of skin (a dermoscopy photo), so the model gives no result for it. "
+        "Upload a dermoscopy photo of a skin lesion."
+    ),
+    "unfamiliar": (
+        "This dermoscopy photo is unlike the photos the model learnt from (another dermatoscope, light, magnification or "
+        "a rare kind of lesion): it has seen few photos like it, so its answer is less reliable. An unusual-looking "
+        "lesion is itself a reason to have it examined."
     ),
 }
 

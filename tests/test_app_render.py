@@ -30,7 +30,7 @@ def prediction(p: float, warning_code: str | None = None) -> Prediction:
     """A prediction with P(malignant) = p, split between melanoma and nevus, with a photo and an overlay."""
     diagnoses = dict.fromkeys(LABELS, 0.0) | {"mel": p, "nv": 1 - p}
     photo = Image.new("RGB", (40, 30), (180, 120, 100))
-    return Prediction(p, p >= THRESHOLD, THRESHOLD, diagnoses, warning_code and "a warning", warning_code, image=photo,
+    return Prediction(p, THRESHOLD, diagnoses, warning_code and "a warning", warning_code, image=photo,
                       heatmap=np.ones((7, 7)), overlay=photo)
 
 

@@ -123,14 +123,15 @@ def test_formula_names_are_escaped_in_the_written_csv(tmp_path, photos, smoke_mo
 
 @pytest.mark.parametrize(("p", "warning_code", "decision", "malignant"), [
     (0.9, None, "refer", "1"),
-    (0.9, "not_dermoscopy", "refer", "1"),  # a possible cancer is never hidden behind the gate's caution
-    (0.1, "not_dermoscopy", "uncertain", "0"),  # a warned image below the threshold is never reassuring
+    (0.9, "unfamiliar", "refer", "1"),  # a possible cancer is never hidden behind the gate's caution
+    (0.1, "unfamiliar", "uncertain", "0"),  # a cautioned image below the threshold is never reassuring
+    (0.9, "not_dermoscopy", "uncertain", "0"),  # not a lesion photo: its P means nothing, never a referral
     (0.1, None, "no_flag", "0"),
 ])
 def test_the_decision_column_follows_the_core_rule(p, warning_code, decision, malignant):
     from inference import Prediction
 
-    prediction = Prediction(p, p >= 0.5, 0.5, dict.fromkeys(LABELS, 1 / 7), warning_code and "a warning", warning_code)
+    prediction = Prediction(p, 0.5, dict.fromkeys(LABELS, 1 / 7), warning_code and "a warning", warning_code)
     assert prediction.decision_code == decision and prediction.to_dict()["decision_code"] == decision
     assert prediction.to_dict()["malignant"] == (decision == "refer")
     row = result_row(Path("x.jpg"), prediction)

@@ -1,4 +1,4 @@
-"""python -m train: fine-tune a backbone on HAM10000 (split by lesion) and write a complete model folder.
+"""python -m train: fine-tune a backbone on dermoscopy archives (split by lesion) and write a complete model folder.
 
 The recipe, top to bottom in `main`: data (split by lesion, optionally without one acquisition source) ->
 preprocessing (shared with serving) -> fit (best checkpoint by validation AUC, early stopping, resumable) ->
@@ -27,8 +27,10 @@ from train.augment import AUGMENTATIONS
 from train.backbones import GATE_LAYER, GRADCAM_LAYER, HEAD_LAYERS, build_classifier
 from train.callbacks import EpochTimer, ValidationAUC
 from train.data import (
+    ARCHIVES,
     DataError,
     Record,
+    archives,
     balanced_sample,
     load_pixels,
     read_metadata,
@@ -49,7 +51,9 @@ HEAD_LR = 1e-3  # --head-epochs: constant Adam learning rate of the head-only ph
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument(
-        "--data-dir", default="data/ham10000", help="HAM10000 folder: HAM10000_metadata.csv and <image_id>.jpg anywhere below it"
+        "--data-dir", nargs="+", default=["data/ham10000"],
+        help="one or more archive folders (HAM10000: HAM10000_metadata.csv; ISIC 2017: labels.csv), <image_id>.jpg anywhere "
+        "below each; all are read into one table and split by lesion within each archive",
     )
     p.add_argument("--backbone", choices=sorted(GRADCAM_LAYER), default="efficientnet_lite0")
     p.add_argument("--out", required=True, help="model folder to write (the layout of the Hub model repo)")
@@ -111,6 +115,7 @@ class Data:
     by_side: dict[str, list[Record]]  # "train" holds the images actually trained on (after sampling)
     held_out: list[Record]
     split_sizes: dict[str, int]  # images per side of the split, before sampling
+    archive_sizes: dict[str, dict[str, int]]  # the same per archive
 
 
 def load_data(args: argparse.Namespace, work: Path) -> Data:
@@ -125,6 +130,7 @@ def load_data(args: argparse.Namespace, work: Path) -> Data:
     kept = [r for r in records if not (args.holdout_source and r.source == args.holdout_source)]
     by_side = {side: [r for r in kept if split[r.image_id] == side] for side in ("train", "val", "test")}
     split_sizes = {side: len(rs) for side, rs in by_side.items()}
+    archive_sizes = {a: {side: sum(r.archive == a for r in rs) for side, rs in by_side.items()} for a in archives(kept)}
     if args.sampling == "balanced":
         by_side["train"] = balanced_sample(by_side["train"], args.seed)
     if args.limit:
@@ -133,7 +139,7 @@ def load_data(args: argparse.Namespace, work: Path) -> Data:
         held_out = _subset(held_out, args.limit, rng)
     log.info("images: train %d (%s sampling), val %d, test %d, held out %d", len(by_side["train"]), args.sampling,
              len(by_side["val"]), len(by_side["test"]), len(held_out))
-    return Data(records, split, by_side, held_out, split_sizes)
+    return Data(records, split, by_side, held_out, split_sizes, archive_sizes)
 
 
 def fit(args: argparse.Namespace, data: Data, preprocessing: Preprocessing, work: Path) -> tuple[keras.Model, dict]:
@@ -243,6 +249,7 @@ def fit_head(model: keras.Model, train_ds: tf.data.Dataset, epochs: int, loss: k
 
 def run_config(args: argparse.Namespace, argv: list[str] | None, preprocessing: Preprocessing, data: Data, run: dict) -> ModelConfig:
     """config.json before calibration: how to serve the model, and a record of the data and the run."""
+    used = [a for a in ARCHIVES if a.name in archives(data.records)]
     return ModelConfig(
         backbone=args.backbone,
         input_size=args.image_size,
@@ -253,10 +260,11 @@ def run_config(args: argparse.Namespace, argv: list[str] | None, preprocessing: 
         extra={
             "target_sensitivity": args.target_sensitivity,
             "data": {
-                "dataset": "HAM10000 (Tschandl et al. 2018, doi:10.1038/sdata.2018.161)",
-                "license": "CC BY-NC 4.0",
-                "split": f"by lesion_id, stratified by diagnosis, 70/15/15, seed {args.seed}",
+                "dataset": "; ".join(f"{a.name} ({a.citation})" for a in used),
+                "license": "; ".join(f"{a.name}: {a.license}" for a in used),
+                "split": f"by lesion_id, stratified by diagnosis within each archive, 70/15/15, seed {args.seed}",
                 "images": data.split_sizes,
+                "images_by_archive": data.archive_sizes,
                 "train_images_used": len(data.by_side["train"]),
                 "sampling": args.sampling,
             },
@@ -297,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(args.seed)
 
-    # 1. Data: HAM10000, split by lesion.
+    # 1. Data: every archive in one table, split by lesion.
     try:
         data = load_data(args, work)
     except DataError as error:
@@ -318,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         write_holdout_report(model, config, out, data.records, data.split, data.by_side, data.held_out)
         return 0
     # 5. The model folder: save, calibrate, score the test split once, fit the gate, twins, metrics, plots, card.
-    originals = Path(args.originals) if args.originals else default_originals_dir(args.data_dir)
+    originals = Path(args.originals) if args.originals else default_originals_dir(args.data_dir[0])
     write_model_folder(model, config, out, data.records, data.split, data.by_side, originals)
     # 6. Publish.
     if args.push:

@@ -1,8 +1,10 @@
-"""HAM10000: read and check the metadata, split by lesion, sample, and load preprocessed pixels."""
+"""Dermoscopy archives (HAM10000, ISIC 2017): read and check their metadata into one table, split by lesion,
+sample, and load preprocessed pixels."""
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,9 +15,27 @@ from sklearn.model_selection import train_test_split
 from inference.config import LABELS, MALIGNANT_LABELS, Preprocessing
 from inference.preprocess import prepare_image
 
-METADATA = "HAM10000_metadata.csv"
-REQUIRED_COLUMNS = ("lesion_id", "image_id", "dx")
+REQUIRED_COLUMNS = ("image_id", "dx")
 SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class Archive:
+    """A published collection of dermoscopy photos, recognised by its metadata file."""
+
+    name: str
+    metadata: str
+    citation: str
+    license: str
+
+
+ARCHIVES = (
+    Archive("HAM10000", "HAM10000_metadata.csv", "Tschandl et al. 2018, doi:10.1038/sdata.2018.161", "CC BY-NC 4.0"),
+    # No lesion ids are published for ISIC 2017: each image is its own lesion group.
+    Archive("ISIC 2017", "labels.csv", "Codella et al. 2018, arXiv:1710.05006 (ISIC Archive)",
+            "ISIC Archive terms (attribution, non-commercial)"),
+)
+METADATA = ARCHIVES[0].metadata
 
 
 class DataError(ValueError):
@@ -29,6 +49,7 @@ class Record:
     dx: str
     path: Path
     source: str = ""  # acquisition source (`dataset` column): for out-of-source validation, never a model input
+    archive: str = ARCHIVES[0].name
 
     @property
     def label(self) -> int:
@@ -53,17 +74,20 @@ def source_decorrelating_weights(records: list[Record], max_weight: float = 5.0)
     return np.minimum(weights, max_weight)
 
 
-def _first(items: list, n: int = 5) -> str:
-    shown = ", ".join(map(str, items[:n]))
-    return shown + (f" (and {len(items) - n} more)" if len(items) > n else "")
+def archive_of(data_dir: Path) -> Archive:
+    """The archive whose metadata file the folder holds."""
+    for archive in ARCHIVES:
+        if (data_dir / archive.metadata).is_file():
+            return archive
+    names = " or ".join(a.metadata for a in ARCHIVES)
+    raise DataError(f"no {names} in {data_dir}: point --data-dir at an archive's folder (see README).")
 
 
-def read_metadata(data_dir: str | Path) -> list[Record]:
-    """Every image of HAM10000_metadata.csv, checked; `<image_id>.jpg` may sit anywhere below data_dir."""
+def read_archive(data_dir: str | Path) -> list[Record]:
+    """Every image of one archive's metadata, checked; `<image_id>.jpg` may sit anywhere below data_dir."""
     data_dir = Path(data_dir)
-    metadata = data_dir / METADATA
-    if not metadata.is_file():
-        raise DataError(f"{metadata} not found: point --data-dir at the HAM10000 folder (see README).")
+    archive = archive_of(data_dir)
+    metadata = data_dir / archive.metadata
     with metadata.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     missing_columns = [c for c in REQUIRED_COLUMNS if not rows or c not in rows[0]]
@@ -72,10 +96,8 @@ def read_metadata(data_dir: str | Path) -> list[Record]:
     unknown = [f"{r['image_id']} ({r['dx']!r})" for r in rows if r["dx"] not in LABELS]
     if unknown:
         raise DataError(f"{metadata}: unknown dx for {_first(unknown)}; expected one of {', '.join(LABELS)}")
-    seen: set[str] = set()
-    duplicates = [r["image_id"] for r in rows if r["image_id"] in seen or seen.add(r["image_id"])]
-    if duplicates:
-        raise DataError(f"{metadata}: duplicate image_id {_first(duplicates)}")
+    for row in rows:  # an archive without lesion ids: every image is its own lesion
+        row["lesion_id"] = row.get("lesion_id") or row["image_id"]
     dx_of_lesion: dict[str, str] = {}
     conflicting = [r["lesion_id"] for r in rows if dx_of_lesion.setdefault(r["lesion_id"], r["dx"]) != r["dx"]]
     if conflicting:
@@ -84,11 +106,36 @@ def read_metadata(data_dir: str | Path) -> list[Record]:
     absent = [r["image_id"] for r in rows if r["image_id"] not in files]
     if absent:
         raise DataError(f"{data_dir}: {len(absent)} images listed in the metadata are missing: {_first(absent)}")
-    return [Record(r["image_id"], r["lesion_id"], r["dx"], files[r["image_id"]], r.get("dataset", "")) for r in rows]
+    return [Record(r["image_id"], r["lesion_id"], r["dx"], files[r["image_id"]], r.get("dataset", ""), archive.name) for r in rows]
+
+
+def read_metadata(data_dirs: str | Path | Sequence[str | Path]) -> list[Record]:
+    """One table of every image of one or several archives, in the order given, checked (an image id twice,
+    within or across archives, is an error: the same folder given twice, or one photo in two archives)."""
+    dirs = [data_dirs] if isinstance(data_dirs, (str, Path)) else list(data_dirs)
+    records = [record for data_dir in dirs for record in read_archive(data_dir)]
+    seen: set[str] = set()
+    duplicates = [r.image_id for r in records if r.image_id in seen or seen.add(r.image_id)]
+    if duplicates:
+        raise DataError(f"duplicate image_id {_first(duplicates)} (within or across archives)")
+    return records
+
+
+def archives(records: list[Record]) -> list[str]:
+    """The archives present, in the order read."""
+    return list(dict.fromkeys(r.archive for r in records))
 
 
 def split_by_lesion(records: list[Record], seed: int = 42, val: float = 0.15, test: float = 0.15) -> dict[str, str]:
-    """image_id -> 'train' | 'val' | 'test'; every image of a lesion on one side, stratified by diagnosis."""
+    """image_id -> 'train' | 'val' | 'test'; every image of a lesion on one side, stratified by diagnosis within
+    each archive (each archive split on its own: adding an archive leaves the others' split as it was)."""
+    split: dict[str, str] = {}
+    for archive in archives(records):
+        split |= _split_one([r for r in records if r.archive == archive], seed, val, test)
+    return split
+
+
+def _split_one(records: list[Record], seed: int, val: float, test: float) -> dict[str, str]:
     lesions = sorted({(r.lesion_id, r.dx) for r in records})
     ids, dxs = [lesion for lesion, _ in lesions], [dx for _, dx in lesions]
     rest, test_ids, rest_dx, _ = train_test_split(ids, dxs, test_size=test, stratify=dxs, random_state=seed)
@@ -114,8 +161,8 @@ def sources(records: list[Record]) -> list[str]:
 def write_split(path: str | Path, records: list[Record], split: dict[str, str]) -> None:
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["image_id", "lesion_id", "dx", "split"])
-        writer.writerows([r.image_id, r.lesion_id, r.dx, split[r.image_id]] for r in records)
+        writer.writerow(["image_id", "lesion_id", "dx", "split", "dataset"])
+        writer.writerows([r.image_id, r.lesion_id, r.dx, split[r.image_id], r.source] for r in records)
 
 
 def read_split(path: str | Path) -> dict[str, str]:
@@ -128,3 +175,8 @@ def load_pixels(records: list[Record], input_size: int, preprocessing: Preproces
     with ThreadPoolExecutor(workers) as pool:
         arrays = pool.map(lambda r: prepare_image(r.path, input_size, preprocessing), records)
         return np.stack(list(arrays))
+
+
+def _first(items: list, n: int = 5) -> str:
+    shown = ", ".join(map(str, items[:n]))
+    return shown + (f" (and {len(items) - n} more)" if len(items) > n else "")

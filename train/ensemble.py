@@ -51,7 +51,7 @@ def ensemble_table(runs: list[Path]) -> str:
     return "\n".join(lines)
 
 
-def difference_rows(runs: list[Path], data_dir: str | Path) -> list[dict]:
+def difference_rows(runs: list[Path], data_dir: str | Path | list) -> list[dict]:
     """Each run after the first: its held-out AUC, and that minus the first run's with a lesion-bootstrap interval."""
     y, ids, probabilities = held_out_probabilities(runs)
     lesion_of = {record.image_id: record.lesion_id for record in read_metadata(data_dir)}
@@ -61,7 +61,7 @@ def difference_rows(runs: list[Path], data_dir: str | Path) -> list[dict]:
             for run, p, difference in zip(runs[1:], probabilities[1:], differences, strict=True)]
 
 
-def difference_table(runs: list[Path], data_dir: str | Path) -> str:
+def difference_table(runs: list[Path], data_dir: str | Path | list) -> str:
     """The rows as the markdown table README shows."""
     lines = [f"| run | held-out AUC | minus `{runs[0].name}`'s (95% CI) |", "|---|---|---|"]
     lines += [f"| `{row['model']}` | {row['auc']:.3f} | {row['difference']:+.3f} ({row['difference_95ci'][0]:+.3f} to "
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path, help="out-of-source runs with the same held-out source")
     parser.add_argument("--differences", action="store_true", help="each run's held-out AUC minus the first run's")
-    parser.add_argument("--data-dir", default="data/ham10000", help="HAM10000 folder (--differences: the images' lesions)")
+    parser.add_argument("--data-dir", nargs="+", default=["data/ham10000"], help="archive folders (--differences: the images' lesions)")
     args = parser.parse_args(argv)
     print(difference_table(args.runs, args.data_dir) if args.differences else ensemble_table(args.runs))
     return 0

@@ -302,6 +302,7 @@ def write_holdout_report(model: keras.Model, config: ModelConfig, out: Path, rec
     for name, logits, rs in scored:
         result[name] = {**evaluate(logits, labels_of(rs), config.malignant_mask, config.temperature, config.threshold),
                         **screening(config, rs, logits), "melanoma_vs_nevus_auc": melanoma_vs_nevus_auc(config, rs, logits)}
+    result["validation_by_source"] = by_source(config, by_side["val"], val_logits)  # every archive's validation photos
     # The gate, fitted on this run's training images: how often does it withhold a verdict on the unseen source?
     result["gate"] = fit_gate(classifier, out, by_side["train"], by_side["val"], val_pixels, val_features)
     result["held_out"].update(gate_flags(classifier.gate, out_pixels, out_features))
@@ -321,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m train.report", description=main.__doc__)
     parser.add_argument("model_dir", type=Path)
-    parser.add_argument("--data-dir", default="data/ham10000")
+    parser.add_argument("--data-dir", nargs="+", default=["data/ham10000"], help="the archive folders the model was trained with")
     parser.add_argument("--originals", type=Path, help="full-size twins (default: ham10000-originals beside --data-dir)")
     parser.add_argument("--holdout-source", help="an out-of-source run: score this held-out source (writes holdout.json)")
     parser.add_argument("--weights", help="weights file to load instead of the folder's model.keras (e.g. a run's best checkpoint)")
@@ -333,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     kept = [r for r in records if r.source != args.holdout_source]
     by_side = {side: [r for r in kept if split[r.image_id] == side] for side in ("train", "val", "test")}
     held_out = [r for r in records if r.source == args.holdout_source] if args.holdout_source else None
-    originals = args.originals or default_originals_dir(args.data_dir)
+    originals = args.originals or default_originals_dir(args.data_dir[0])
     if args.gate_only:
         result = refit_gate(args.model_dir, records, by_side, held_out, originals)
         print(json.dumps({k: v for k, v in result["gate"].items() if k != "thresholds"}))
