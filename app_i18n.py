@@ -25,7 +25,7 @@ EN: dict[str, str] = {
     "subtitle": "Estimates whether a dermoscopy photo of a pigmented skin lesion looks benign or malignant, and shows "
     "with a Grad-CAM heat map which regions drove the estimate.",
     "disclaimer": f"**⚠ Not a diagnosis.** {DISCLAIMER}",
-    "tab_classify": "Classify",
+    "tab_classify": "Photos and results",
     "tab_about": "About this model",
     "upload_label": f"Dermoscopy images: JPEG or PNG, up to {MAX_IMAGES} at once, {_LIMITS['max_mb']} MB each",
     "classify_button": "Classify",
@@ -36,7 +36,8 @@ EN: dict[str, str] = {
     "examples_missing": "No examples are available for this model.",
     "examples_credit": "Example images: HAM10000 (Tschandl et al. 2018, doi:10.1038/sdata.2018.161), CC BY-NC 4.0.",
     "guidance": "**For a meaningful result:** a dermoscopy photo (taken through a dermatoscope), one pigmented lesion, "
-    "centred and whole, in focus; do not crop the lesion's edge. Ordinary phone photos are not what the model knows.",
+    "centred and whole, in focus; do not crop the lesion's edge. The model looks only at the centre square of a photo "
+    "(dashed on each thumbnail). Ordinary phone photos are not what the model knows.",
     "results_label": "Results",
     "roc_label": "**ROC curve** (test split): how well P(malignant) separates benign from malignant; the dot is the threshold.",
     "reliability_label": "**Reliability diagram** (test split): predicted P(malignant) against the observed rate of malignancy.",
@@ -44,13 +45,19 @@ EN: dict[str, str] = {
     "photos of pigmented skin lesions, and where it looks. It is not a medical device and it does not diagnose.\n\n"
     "**What the three results mean.** **Refer:** P(malignancy) is at or above the model's threshold, so the model "
     "suggests having the lesion examined by a dermatologist; it is not a diagnosis of cancer, and many lesions it refers "
-    "are benign. **No flag:** below the threshold; this never rules out a malignancy. **Uncertain:** the photo does not "
-    "look like one the model can judge, so it gives no verdict. No result is a reason not to see a dermatologist about a "
-    "lesion that changes or worries you, and none decides treatment or removal.",
+    "are benign. **No flag:** below the threshold; this never rules out a malignancy. **Uncertain:** no verdict, never "
+    "reassurance. No result is a reason not to see a dermatologist about a lesion that changes or worries you, and none "
+    "decides treatment or removal.\n\n"
+    "| the photo | P(malignancy) at or above the threshold | below the threshold |\n|---|---|---|\n"
+    "| a usable dermoscopy photo | **Refer** | **No flag** |\n"
+    "| blurred, or a dermoscopy photo unlike the training photos (another dermatoscope, light, magnification, a rare "
+    "lesion) | **Refer**, with a caution beside it | **Uncertain** |\n"
+    "| not a usable photo of a skin lesion (blank, black and white, not a dermoscopy close-up) | **Uncertain**: "
+    "P(malignancy) is shown greyed as not meaningful | **Uncertain** |",
     "about_limitations": "### Limitations\n"
     "- Trained and tested on one public data set (HAM10000: dermoscopy images collected in Austria and Australia, "
-    "mostly of light skin). It has not been validated on other populations, cameras or clinics; the test results "
-    "on this page come from held-out lesions of the same data set.\n"
+    "mostly of light skin). Its figures from other clinics (below) are lower than on its own test split, and it has "
+    "not been validated on other populations.\n"
     "- It only knows 7 diagnoses (listed in the results). Other lesions, non-pigmented lesions, nails, mucosa, "
     "ordinary (non-dermoscopic) photos and images of anything else give meaningless numbers; a check flags images "
     "that look unlike its training photos, but it cannot catch all of them.\n"
@@ -61,7 +68,7 @@ EN: dict[str, str] = {
     "2018, doi:10.1038/sdata.2018.161), licensed **CC BY-NC 4.0**: the model and the example images may be used for "
     "non-commercial purposes only, with attribution.",
     # Results (built per request).
-    "placeholder": "Upload dermoscopy images or click an example, then press **Classify**.",
+    "placeholder": "Upload dermoscopy images and press **Classify**, or click an example: it is classified at once.",
     "will_classify": "Will be classified ({n}):",
     "too_many_files": "{given} files chosen: at most {max_images} are classified at once. Not classified: {names}.",
     "no_input": "No image to classify: upload at least one image or click an example.",
@@ -74,7 +81,9 @@ EN: dict[str, str] = {
     "summary_no_flag": "No flag: {k} (below the threshold)",
     "summary_uncertain": "Uncertain: {k} (no verdict: the photo could not be judged)",
     "summary_errors": "{e} file(s) could not be read",
-    "summary_truth": "Recorded diagnosis known for {m}; of the {j} with a decision, {c} agree with it: accuracy {accuracy}",
+    "summary_truth": "Recorded diagnosis known for {m}; of the {j} with a decision, {c} agree with it on benign vs malignant: "
+    "accuracy {accuracy}",
+    "summary_top_dx": "Top diagnosis the same as the recorded one: {t} of {m}",
     "summary_truth_skipped": "{u} uncertain not counted in this accuracy (no decision to compare)",
     "summary_truth_none": "Recorded diagnosis known for {m}, but none got a decision: no accuracy to show",
     "example_name": "Example {image_id}",
@@ -98,9 +107,11 @@ EN: dict[str, str] = {
     "malignant_kind": "malignant",
     "benign_kind": "benign",
     "truth": "Recorded diagnosis: {label} ({kind})",
-    "correct": "✓ correct",
-    "incorrect": "✗ incorrect",
-    "not_judged": "not counted (no verdict)",
+    "correct": "benign/malignant ✓ agrees",
+    "incorrect": "benign/malignant ✗ disagrees",
+    "not_judged": "benign/malignant: not counted (no verdict)",
+    "top_dx_same": "top diagnosis ✓ {label}",
+    "top_dx_other": "top diagnosis ✗ {label} ({p})",
     "could_not_read": "Could not be classified",
     # Gate warnings (prediction.warning_code) and refusals (ImageRejected.reason).
     "gate_blank": "This image is almost uniform: it does not show a skin lesion the model can judge.",
@@ -121,6 +132,7 @@ EN: dict[str, str] = {
     "reject_not_an_image": "The file is not an image that can be read (JPEG, PNG, ...).",
     "reject_truncated": "The image file is damaged or incomplete and could not be decoded.",
     "reject_too_small": "The image is too small: at least {min_side}×{min_side} pixels are needed.",
+    "reject_too_complex": "The image file is too complex to decode safely (too much metadata, or it took too long to decode).",
     "reject_other": "The file could not be used as an image.",
     # Diagnoses.
     "dx_nv": "Melanocytic nevus",
@@ -154,8 +166,8 @@ EN: dict[str, str] = {
     "of all referrals, {precision} were malignant.",
     "about_melanoma": "**Melanoma:** {flagged} of {n} melanomas referred (melanoma sensitivity {sensitivity}); {missed} missed.",
     "about_melanoma_unknown": "**Melanoma:** its own sensitivity is not recorded for this model.",
-    "about_gate": "**Uncertain photos:** the quality check flagged {p} of the {n} validation dermoscopy images ({k}). "
-    "Below the threshold such a photo gets “uncertain”; at or above it the referral stands, with a caution.",
+    "about_gate": "**Photos the quality check warned about:** {p} of the {n} validation dermoscopy images ({k}); what a "
+    "warning does to the decision is in the table under Intended use.",
     "about_gate_unknown": "**Uncertain photos:** the quality check's rate is not recorded for this model.",
     "about_no_metrics": "No measured results are recorded for this model.",
     "about_metric": "Measure",
@@ -169,6 +181,81 @@ EN: dict[str, str] = {
     "m_accuracy": "Accuracy at the threshold",
     "m_balanced_accuracy_7class": "Balanced accuracy over the 7 diagnoses",
     "m_ece": "Calibration error (ECE)",
+    # Added for issue 25.
+    "not_meaningful": "(not meaningful: not a usable photo of a skin lesion)",
+    "near_threshold": "Close to the threshold: the same lesion photographed or saved again can land on the other side of it.",
+    "breakdown_hidden": "Estimated probability of each diagnosis: not reliable for this image (show anyway)",
+    "table_title": "All results at a glance",
+    "table_file": "File",
+    "table_p": "P(malignant)",
+    "table_decision": "Decision",
+    "table_note": "Note",
+    "table_not_meaningful": "not meaningful",
+    "table_error": "could not be classified",
+    "near_short": "near the threshold",
+    "gate_short_blank": "caution: blank image",
+    "gate_short_blurred": "caution: blurred",
+    "gate_short_grey": "caution: black and white",
+    "gate_short_not_dermoscopy": "caution: not a dermoscopy photo",
+    "gate_short_unfamiliar": "caution: unlike the training photos",
+    "gate_short_other": "caution: unusual photo",
+    "downloads_label": "Take away: the results table (CSV) and a printable one-page report per photo",
+    "square_note": "Dashed square: the part of each photo the model looks at (its centre square). If the lesion is not inside "
+    "it, crop the photo first (below).",
+    "crop_heading": "Crop one photo to its lesion (optional)",
+    "crop_label": "Photo to crop: upload it, then click (or tap) the centre of the lesion",
+    "crop_size": "Size of the square, in % of the photo's shorter side",
+    "crop_hint": "Dashed square: the part of the photo that will be classified. Click the photo to move it onto the lesion; "
+    "the slider sets its size.",
+    "crop_button": "Classify the cropped photo",
+    "cropped_name": "{name} (cropped)",
+    "busy": "Classifying…",
+    "report_title": "Skin lesion check: report for one photo",
+    "report_file": "File",
+    "report_model": "Model",
+    "report_version": "Version",
+    "report_trained": "Trained",
+    "report_generated": "Report made",
+    "report_threshold": "Malignancy threshold",
+    "report_square": "Dashed square: the part of the photo the model looks at (its centre square).",
+    "report_print": "To print it or save it as PDF: Ctrl+P (⌘P on a Mac).",
+    "report_recorded": "Recorded diagnosis",
+    "report_breakdown_unreliable": "Estimated probability of each diagnosis (not reliable for this image)",
+    "about_outside": "### Photos from other clinics",
+    "about_outside_intro": "HAM10000's photos come from a few clinics, each with its own dermatoscopes (its acquisition "
+    "sources). **Another clinic** below is one of those sources left out of training entirely: a model trained with this "
+    "model's recipe, without that source, then scored on all of its photos, at a threshold chosen on its own in-source "
+    "validation photos as for this model. It is the nearest thing measured here to a clinic with another dermatoscope, "
+    "other light and other patients. Where a source was held out in two training runs (two seeds), the range over both is given.",
+    "about_outside_none": "Not measured for this model's training recipe.",
+    "about_where": "Photos from",
+    "about_n": "Images (malignant)",
+    "about_warnings": "Quality-check warnings",
+    "about_in_source": "Test split: the clinics it was trained on",
+    "about_in_source_note": "Warnings on the first row: validation split.",
+    "about_other_clinic": "Another clinic: {source}",
+    "about_other_archive": "Another archive: {source}",
+    "about_external": "**Outside this project's data.** An external evaluation of the model trained on {date} ({which}) "
+    "reported lower figures still on 1,203 dermoscopy photos from two other clinics, not part of HAM10000: sensitivity "
+    "84.1% (45 of 292 melanomas got “no flag”, two of them thicker than 0.76 mm) and a quality-check warning on 13.2% of "
+    "the photos. Reported to the project in issue #25; not reproduced here.",
+    "about_external_this": "this model",
+    "about_external_earlier": "an earlier model",
+    "about_rounding": "**How precise the numbers are.** P(malignancy) is shown to the whole percent: in that evaluation, "
+    "saving the same photo again as a JPEG (quality 95) moved it by up to 6.3 points, so a figure like 12.3% would claim "
+    "more than the model holds. The API and the CSV keep full precision.",
+    "src_rosendahl": "rosendahl (Queensland, Australia)",
+    "src_vidir_modern": "vidir_modern (Vienna, modern dermatoscopes)",
+    "src_vidir_molemax": "vidir_molemax (Vienna, MoleMax camera)",
+    "src_vienna_dias": "vienna_dias (Vienna, the older DIAS dermatoscope)",
+    "src_isic2017": "ISIC 2017 challenge photos",
+    "dx_short_nv": "Nevus",
+    "dx_short_bkl": "Benign keratosis",
+    "dx_short_df": "Dermatofibroma",
+    "dx_short_vasc": "Vascular lesion",
+    "dx_short_mel": "Melanoma",
+    "dx_short_bcc": "Basal cell carcinoma",
+    "dx_short_akiec": "Actinic keratosis",
 }
 
 KO: dict[str, str] = {
@@ -179,7 +266,7 @@ KO: dict[str, str] = {
     "색소성 피부 병변이 양성으로 보이는지 악성으로 보이는지를 추정합니다. 모델은 틀릴 수 있으며, 의료기기로 승인되지 "
     "않았습니다. 걱정되는 병변이 있으면 피부과 전문의의 진료를 받으세요. 진단은 임상 진찰과, 필요한 경우 조직검사(생검)로만 "
     "내려집니다.",
-    "tab_classify": "분석",
+    "tab_classify": "사진과 결과",
     "tab_about": "모델 정보",
     "upload_label": f"더모스코피 이미지: JPEG 또는 PNG, 한 번에 최대 {MAX_IMAGES}장, 장당 {_LIMITS['max_mb']}MB 이하",
     "classify_button": "분석하기",
@@ -190,7 +277,8 @@ KO: dict[str, str] = {
     "examples_missing": "이 모델에 사용할 수 있는 예시가 없습니다.",
     "examples_credit": "예시 이미지: HAM10000(Tschandl 외 2018, doi:10.1038/sdata.2018.161), CC BY-NC 4.0.",
     "guidance": "**의미 있는 결과를 얻으려면:** 더모스코피(피부확대경)로 찍은 사진, 색소성 병변 하나, 병변이 가운데에 전체가 "
-    "나오도록, 초점이 맞게 찍으세요. 병변의 가장자리를 잘라 내지 마세요. 일반 휴대폰 사진은 모델이 학습한 사진이 아닙니다.",
+    "나오도록, 초점이 맞게 찍으세요. 병변의 가장자리를 잘라 내지 마세요. 모델은 사진의 가운데 정사각형만 봅니다(각 미리보기에 "
+    "점선으로 표시). 일반 휴대폰 사진은 모델이 학습한 사진이 아닙니다.",
     "results_label": "결과",
     "roc_label": "**ROC 곡선** (테스트 세트): 악성 확률이 양성과 악성을 얼마나 잘 구분하는지 보여 줍니다. 점은 기준치입니다.",
     "reliability_label": "**신뢰도 도표** (테스트 세트): 예측한 악성 확률과 실제 악성 비율을 비교합니다.",
@@ -198,12 +286,18 @@ KO: dict[str, str] = {
     "어디를 보는지 살펴보기 위한 것입니다. 의료기기가 아니며 진단하지 않습니다.\n\n"
     "**세 가지 결과의 뜻.** **진료 권고:** 악성 확률이 모델의 기준치 이상이어서, 모델이 피부과 전문의의 진찰을 받아 보도록 "
     "권합니다. 암 진단이 아니며, 권고된 병변 중 많은 수가 양성입니다. **표시 없음:** 기준치 미만입니다. 악성이 배제되는 것은 "
-    "아닙니다. **불확실:** 모델이 판단할 수 있는 사진으로 보이지 않아 판정하지 않습니다. 어떤 결과도 변하거나 걱정되는 병변을 "
-    "피부과 전문의에게 보이지 않을 이유가 되지 않으며, 치료나 제거를 결정하지 않습니다.",
+    "아닙니다. **불확실:** 판정하지 않습니다. 안심해도 된다는 뜻이 아닙니다. 어떤 결과도 변하거나 걱정되는 병변을 "
+    "피부과 전문의에게 보이지 않을 이유가 되지 않으며, 치료나 제거를 결정하지 않습니다.\n\n"
+    "| 사진 | 악성 확률이 기준치 이상 | 기준치 미만 |\n|---|---|---|\n"
+    "| 판단할 수 있는 더모스코피 사진 | **진료 권고** | **표시 없음** |\n"
+    "| 흐린 사진, 또는 학습한 사진과 다른 더모스코피 사진(다른 더모스코프, 조명, 배율, 드문 병변) | **진료 권고**와 그 옆의 "
+    "주의 표시 | **불확실** |\n"
+    "| 판단할 수 있는 피부 병변 사진이 아님(균일한 이미지, 흑백, 피부를 가까이 찍은 사진이 아님) | **불확실**: 악성 확률은 "
+    "의미 없음으로 흐리게 표시 | **불확실** |",
     "about_limitations": "### 한계\n"
     "- 하나의 공개 데이터 세트(HAM10000: 오스트리아와 호주에서 수집된, 주로 밝은 피부의 더모스코피 이미지)로 학습하고 "
-    "평가했습니다. 다른 인구 집단, 카메라, 병원에서는 검증되지 않았으며, 이 페이지의 테스트 결과는 같은 데이터 세트에서 학습에 쓰지 "
-    "않은 병변으로 얻은 것입니다.\n"
+    "평가했습니다. 다른 병원 사진에서의 결과(아래)는 자체 테스트 세트에서보다 낮으며, 다른 인구 집단에서는 검증되지 "
+    "않았습니다.\n"
     "- 7가지 진단만 알고 있습니다(결과에 표시). 그 밖의 병변, 비색소성 병변, 손발톱, 점막, 일반(비더모스코피) 사진, 그 밖의 "
     "이미지에 대해서는 의미 없는 숫자가 나옵니다. 학습 사진과 다르게 보이는 이미지를 경고하는 검사가 있지만 모두 걸러 내지는 "
     "못합니다.\n"
@@ -212,7 +306,7 @@ KO: dict[str, str] = {
     "about_data": "### 데이터와 라이선스\nHAM10000(Tschandl, Rosendahl & Kittler, *Scientific Data* 5, 180161, 2018, "
     "doi:10.1038/sdata.2018.161)으로 학습했으며, 라이선스는 **CC BY-NC 4.0**입니다. 모델과 예시 이미지는 출처를 밝히고 "
     "비상업적 목적으로만 사용할 수 있습니다.",
-    "placeholder": "더모스코피 이미지를 올리거나 예시를 클릭한 다음 **분석하기**를 누르세요.",
+    "placeholder": "더모스코피 이미지를 올리고 **분석하기**를 누르거나, 예시를 클릭하세요. 예시는 바로 분석됩니다.",
     "will_classify": "분석할 이미지({n}장):",
     "too_many_files": "{given}개 파일을 골랐습니다. 한 번에 최대 {max_images}장까지 분석합니다. 분석하지 않을 파일: {names}.",
     "no_input": "분석할 이미지가 없습니다. 이미지를 한 장 이상 올리거나 예시를 클릭하세요.",
@@ -225,7 +319,8 @@ KO: dict[str, str] = {
     "summary_no_flag": "표시 없음: {k}장 (기준치 미만)",
     "summary_uncertain": "불확실: {k}장 (판정 없음: 사진을 판단할 수 없음)",
     "summary_errors": "읽을 수 없는 파일: {e}개",
-    "summary_truth": "기록된 진단이 있는 {m}장 중 판정이 나온 {j}장에서 {c}장 일치: 정확도 {accuracy}",
+    "summary_truth": "기록된 진단이 있는 {m}장 중 판정이 나온 {j}장에서 양성/악성이 {c}장 일치: 정확도 {accuracy}",
+    "summary_top_dx": "가장 높은 진단이 기록된 진단과 같음: {m}장 중 {t}장",
     "summary_truth_skipped": "불확실 {u}장은 이 정확도에 넣지 않았습니다(비교할 판정 없음)",
     "summary_truth_none": "기록된 진단이 있는 {m}장 모두 판정이 나오지 않아 정확도를 표시하지 않습니다",
     "example_name": "예시 {image_id}",
@@ -248,9 +343,11 @@ KO: dict[str, str] = {
     "malignant_kind": "악성",
     "benign_kind": "양성",
     "truth": "기록된 진단: {label} ({kind})",
-    "correct": "✓ 정답",
-    "incorrect": "✗ 오답",
-    "not_judged": "계산에서 제외(판정 없음)",
+    "correct": "양성/악성 ✓ 일치",
+    "incorrect": "양성/악성 ✗ 불일치",
+    "not_judged": "양성/악성: 계산에서 제외(판정 없음)",
+    "top_dx_same": "가장 높은 진단 ✓ {label}",
+    "top_dx_other": "가장 높은 진단 ✗ {label} ({p})",
     "could_not_read": "분석할 수 없음",
     "gate_blank": "이 이미지는 거의 균일하여 모델이 판단할 수 있는 피부 병변이 보이지 않습니다.",
     "gate_blurred": "이 이미지는 너무 흐려서 모델이 판단할 수 없습니다. 초점을 맞춰 다시 촬영하세요.",
@@ -268,6 +365,7 @@ KO: dict[str, str] = {
     "reject_not_an_image": "읽을 수 있는 이미지 파일(JPEG, PNG 등)이 아닙니다.",
     "reject_truncated": "이미지 파일이 손상되었거나 불완전하여 읽을 수 없습니다.",
     "reject_too_small": "이미지가 너무 작습니다. 최소 {min_side}×{min_side} 픽셀이 필요합니다.",
+    "reject_too_complex": "이미지 파일이 너무 복잡해서 안전하게 읽을 수 없습니다(메타데이터가 너무 많거나 읽는 데 너무 오래 걸림).",
     "reject_other": "이 파일은 이미지로 사용할 수 없습니다.",
     "dx_nv": "멜라닌세포 모반(점)",
     "dx_bkl": "양성 각화증 유사 병변",
@@ -300,8 +398,8 @@ KO: dict[str, str] = {
     "about_melanoma": "**흑색종:** 흑색종 {n}개 중 {flagged}개에 진료를 권고했습니다(흑색종 민감도 {sensitivity}). "
     "{missed}개를 놓쳤습니다.",
     "about_melanoma_unknown": "**흑색종:** 이 모델에는 흑색종만의 민감도가 기록되어 있지 않습니다.",
-    "about_gate": "**불확실한 사진:** 품질 검사는 검증용 더모스코피 이미지 {n}장 중 {p}({k}장)에 표시했습니다. "
-    "기준치 미만이면 이런 사진은 ‘불확실’이 되고, 기준치 이상이면 주의 표시와 함께 진료 권고가 유지됩니다.",
+    "about_gate": "**품질 검사가 경고한 사진:** 검증용 더모스코피 이미지 {n}장 중 {p}({k}장). 경고가 판정에 미치는 영향은 "
+    "‘사용 목적’의 표에 있습니다.",
     "about_gate_unknown": "**불확실한 사진:** 이 모델에는 품질 검사 비율이 기록되어 있지 않습니다.",
     "about_no_metrics": "이 모델에는 측정 결과가 기록되어 있지 않습니다.",
     "about_metric": "지표",
@@ -315,6 +413,78 @@ KO: dict[str, str] = {
     "m_accuracy": "기준치에서의 정확도",
     "m_balanced_accuracy_7class": "7가지 진단의 균형 정확도",
     "m_ece": "보정 오차 (ECE)",
+    "not_meaningful": "(의미 없음: 판단할 수 있는 피부 병변 사진이 아님)",
+    "near_threshold": "기준치에 가깝습니다. 같은 병변을 다시 찍거나 다시 저장하면 기준치의 반대쪽에 놓일 수 있습니다.",
+    "breakdown_hidden": "진단별 추정 확률: 이 이미지에서는 신뢰할 수 없음 (그래도 보기)",
+    "table_title": "전체 결과 한눈에 보기",
+    "table_file": "파일",
+    "table_p": "악성 확률",
+    "table_decision": "판정",
+    "table_note": "참고",
+    "table_not_meaningful": "의미 없음",
+    "table_error": "분석할 수 없음",
+    "near_short": "기준치 근처",
+    "gate_short_blank": "주의: 균일한 이미지",
+    "gate_short_blurred": "주의: 흐림",
+    "gate_short_grey": "주의: 흑백",
+    "gate_short_not_dermoscopy": "주의: 더모스코피 사진 아님",
+    "gate_short_unfamiliar": "주의: 학습한 사진과 다름",
+    "gate_short_other": "주의: 특이한 사진",
+    "downloads_label": "내려받기: 결과 표(CSV)와 사진마다 인쇄할 수 있는 한 쪽짜리 보고서",
+    "square_note": "점선 정사각형: 모델이 보는 부분(사진의 가운데 정사각형)입니다. 병변이 그 안에 없으면 먼저 사진을 잘라 "
+    "주세요(아래).",
+    "crop_heading": "사진 한 장을 병변에 맞게 자르기(선택)",
+    "crop_label": "자를 사진: 올린 다음 병변의 가운데를 클릭(또는 탭)하세요",
+    "crop_size": "정사각형 크기 (사진의 짧은 변에 대한 %)",
+    "crop_hint": "점선 정사각형: 분석할 부분입니다. 사진을 클릭해 병변 위로 옮기고, 슬라이더로 크기를 정하세요.",
+    "crop_button": "자른 사진 분석하기",
+    "cropped_name": "{name} (자름)",
+    "busy": "분석 중…",
+    "report_title": "피부 병변 확인: 사진 한 장에 대한 보고서",
+    "report_file": "파일",
+    "report_model": "모델",
+    "report_version": "버전",
+    "report_trained": "학습 날짜",
+    "report_generated": "보고서 작성",
+    "report_threshold": "악성 기준치",
+    "report_square": "점선 정사각형: 모델이 보는 부분(사진의 가운데 정사각형).",
+    "report_print": "인쇄하거나 PDF로 저장하려면: Ctrl+P (Mac은 ⌘P).",
+    "report_recorded": "기록된 진단",
+    "report_breakdown_unreliable": "진단별 추정 확률 (이 이미지에서는 신뢰할 수 없음)",
+    "about_outside": "### 다른 병원의 사진에서",
+    "about_outside_intro": "HAM10000의 사진은 몇 곳의 병원에서 각자의 더모스코프로 찍은 것입니다(수집 출처). 아래의 **다른 병원**은 "
+    "그 출처 하나를 학습에서 완전히 뺀 것입니다. 이 모델과 같은 방법으로 그 출처 없이 학습한 모델을 그 출처의 모든 사진으로 "
+    "평가했고, 기준치는 이 모델과 마찬가지로 학습 출처의 검증 사진에서 정했습니다. 다른 더모스코프, 다른 조명, 다른 환자를 가진 "
+    "병원에 여기서 측정할 수 있는 가장 가까운 경우입니다. 한 출처를 두 번의 학습(두 가지 시드)에서 뺀 경우 두 결과의 범위를 적었습니다.",
+    "about_outside_none": "이 모델의 학습 방법으로는 측정되지 않았습니다.",
+    "about_where": "사진 출처",
+    "about_n": "이미지 수 (악성)",
+    "about_warnings": "품질 검사 경고",
+    "about_in_source": "테스트 세트: 학습한 병원들",
+    "about_in_source_note": "첫 줄의 경고 비율은 검증 세트에서 잰 것입니다.",
+    "about_other_clinic": "다른 병원: {source}",
+    "about_other_archive": "다른 아카이브: {source}",
+    "about_external": "**이 프로젝트 데이터 밖에서.** {date}에 학습한 모델({which})을 외부에서 평가한 결과, HAM10000에 없는 두 "
+    "병원의 더모스코피 사진 1,203장에서 더 낮은 수치가 보고되었습니다. 민감도 84.1%(흑색종 292개 중 45개가 ‘표시 없음’, 그중 "
+    "2개는 두께 0.76mm 초과), 사진의 13.2%에 품질 검사 경고. 이슈 #25로 프로젝트에 보고된 수치이며 여기서 재현하지는 "
+    "않았습니다.",
+    "about_external_this": "이 모델",
+    "about_external_earlier": "이전 모델",
+    "about_rounding": "**숫자의 정밀도.** 악성 확률은 정수 퍼센트로 표시합니다. 그 평가에서 같은 사진을 품질 95의 JPEG로 다시 "
+    "저장하자 최대 6.3%포인트가 움직였으므로, 12.3% 같은 숫자는 모델이 가진 것보다 많은 것을 주장합니다. API와 CSV는 전체 "
+    "정밀도를 유지합니다.",
+    "src_rosendahl": "rosendahl (호주 퀸즐랜드)",
+    "src_vidir_modern": "vidir_modern (빈, 최신 더모스코프)",
+    "src_vidir_molemax": "vidir_molemax (빈, MoleMax 카메라)",
+    "src_vienna_dias": "vienna_dias (빈, 이전 DIAS 더모스코프)",
+    "src_isic2017": "ISIC 2017 챌린지 사진",
+    "dx_short_nv": "모반(점)",
+    "dx_short_bkl": "양성 각화증",
+    "dx_short_df": "피부섬유종",
+    "dx_short_vasc": "혈관 병변",
+    "dx_short_mel": "흑색종",
+    "dx_short_bcc": "기저세포암",
+    "dx_short_akiec": "광선각화증",
 }
 
 TRANSLATIONS = {"en": EN, "ko": KO}
@@ -360,6 +530,21 @@ def rejection_message(lang: str, reason: str) -> str:
 
 def diagnosis_name(lang: str, dx: str) -> str:
     return t(lang, f"dx_{dx}")
+
+
+def short_diagnosis(lang: str, dx: str) -> str:
+    """A diagnosis in a word or two, for captions under small thumbnails."""
+    return t(lang, f"dx_short_{dx}") if f"dx_short_{dx}" in EN else diagnosis_name(lang, dx)
+
+
+def gate_short(lang: str, code: str) -> str:
+    """The gate's caution in a few words, for the results table."""
+    return t(lang, f"gate_short_{code}" if f"gate_short_{code}" in EN else "gate_short_other")
+
+
+def source_name(lang: str, source: str) -> str:
+    """A HAM10000 acquisition source (or another archive) with where it comes from; its code if unknown."""
+    return t(lang, f"src_{source}") if f"src_{source}" in EN else source
 
 
 def static_translations() -> dict[str, dict[str, str]]:

@@ -105,12 +105,27 @@ def output_clash(out: Path, inputs: list[str]) -> str | None:
     return None
 
 
-def save_overlay(overlay, path: Path) -> None:
-    """Save one overlay; a failure (disk full, permissions) is reported and the run goes on."""
-    try:
-        overlay.save(path)
-    except OSError as error:
-        print(f"warning: could not save {path}: {error.strerror or error}", file=sys.stderr)
+def save_overlay(overlay, folder: Path, source: Path, used: set[str]) -> Path | None:
+    """Save the overlay of `source` into `folder` as a new file, never over one that is there already (an input photo
+    named X_gradcam.png, an earlier run's overlay): a name in use gets the next number. A failure (disk full,
+    permissions) is reported, its partial file removed, and the run goes on."""
+    while True:
+        path = folder / overlay_name(source, used)
+        try:
+            handle = open(path, "xb")  # "x": a file this run creates, or none
+        except FileExistsError:
+            continue
+        except OSError as error:
+            print(f"warning: could not save {path}: {error.strerror or error}", file=sys.stderr)
+            return None
+        try:
+            with handle:
+                overlay.save(handle, "PNG")
+            return path
+        except OSError as error:
+            path.unlink(missing_ok=True)
+            print(f"warning: could not save {path}: {error.strerror or error}", file=sys.stderr)
+            return None
 
 
 def classify(clf, paths: list[Path], explain: bool, tta: bool | None) -> Iterator[tuple[Path, object]]:
@@ -164,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     # The CSV is written beside --out and moved into place at the end: an interrupted run leaves no half-written file.
     partial = Path(args.out).with_name(f".{Path(args.out).name}.{os.getpid()}.partial") if args.out else None
     try:
-        out = open(partial, "w", newline="") if partial else sys.stdout
+        out = open(partial, "x", newline="") if partial else sys.stdout  # "x": never over a file this run did not create
     except OSError as error:
         print(f"error: cannot write --out {args.out}: {error.strerror}", file=sys.stderr)
         return EXIT_USAGE
@@ -180,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                 classified += 1
                 warned += result.warning_code is not None
                 if gradcam_dir and result.overlay is not None:
-                    save_overlay(result.overlay, gradcam_dir / overlay_name(path, used_names))
+                    save_overlay(result.overlay, gradcam_dir, path, used_names)
             else:
                 refused += 1
             writer.writerow(result_row(path, result))

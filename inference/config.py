@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -102,8 +104,8 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
-        if data.get("schema_version") != SCHEMA_VERSION:
-            raise ValueError(f"config.json schema_version {data.get('schema_version')!r}, expected {SCHEMA_VERSION}")
+        """The config from config.json's content; raise ConfigError naming every key that is missing or out of range."""
+        check(data)
         known = {name for name in cls.__dataclass_fields__ if name != "extra"}
         fields = {k: v for k, v in data.items() if k in known}
         fields["preprocessing"] = Preprocessing(**fields["preprocessing"])
@@ -111,7 +113,110 @@ class ModelConfig:
 
     @classmethod
     def load(cls, folder: str | Path) -> ModelConfig:
-        return cls.from_dict(json.loads(Path(folder, CONFIG).read_text()))
+        try:
+            data = json.loads(Path(folder, CONFIG).read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ConfigError(f"{CONFIG} is unreadable (not valid JSON: {error})") from None
+        return cls.from_dict(data)
+
+
+class ConfigError(ValueError):
+    """config.json does not describe a model that can be served; the message names each key and what it must be."""
+
+
+Rule = tuple[Callable[[object], bool], str]  # (test, what the value must be)
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _whole(low: int, high: int) -> Rule:
+    return (lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high), f"a whole number from {low} to {high}"
+
+
+def _one_of(*choices: object) -> Rule:
+    return (lambda v: v in choices), " or ".join(json.dumps(c) for c in choices)
+
+
+def _per_channel(v: object, test: Callable[[float], bool]) -> bool:
+    return isinstance(v, list) and len(v) == 3 and all(_finite(x) and test(x) for x in v)
+
+
+def _names(v: object) -> bool:
+    return isinstance(v, list) and bool(v) and all(isinstance(x, str) and x for x in v) and len(set(v)) == len(v)
+
+
+_NAME: Rule = (lambda v: isinstance(v, str) and bool(v)), "a non-empty string"
+_ANYTHING: Rule = (lambda v: True), "anything (descriptive)"
+_RESAMPLING = ("nearest", "box", "bilinear", "hamming", "bicubic", "lanczos")  # PIL.Image.Resampling, by name
+
+# config.json's schema, declared once: key -> (test, what the value must be). Every key is required, except those in
+# the *_DEFAULTS below, which configs written before they existed lack: a threshold or a temperature is never guessed.
+SCHEMA: dict[str, Rule] = {
+    "schema_version": _one_of(SCHEMA_VERSION),
+    "backbone": _NAME,
+    "input_size": _whole(32, 1024),
+    "preprocessing": ((lambda v: isinstance(v, dict)), "an object (see PREPROCESSING_SCHEMA)"),
+    "threshold": ((lambda v: _finite(v) and 0 < v < 1), "a number strictly between 0 and 1"),
+    "temperature": ((lambda v: _finite(v) and v > 0), "a finite number above 0"),
+    "gradcam_layer": _NAME,
+    "gate_layer": ((lambda v: isinstance(v, str) or _names(v)), "a layer name (empty: the Grad-CAM layer) or a list of layer names"),
+    "tta": ((lambda v: isinstance(v, bool)), "true or false"),
+    "labels": (_names, "a non-empty list of distinct label names"),
+    "malignant_labels": (_names, "a non-empty list of distinct label names, all in labels"),
+    "outputs": _one_of("logits"),
+}
+DEFAULTS = {"gate_layer": ""}  # without it, the gate compares the Grad-CAM layer's activations
+PREPROCESSING_SCHEMA: dict[str, Rule] = {
+    "geometry": _one_of("center_square_crop"),
+    "source_resolution": _whole(8, 4096),
+    "channel_order": _one_of("RGB", "BGR"),
+    "mean": ((lambda v: _per_channel(v, lambda x: True)), "3 finite numbers (one per channel)"),
+    "std": ((lambda v: _per_channel(v, lambda x: x > 0)), "3 finite numbers above 0 (one per channel)"),
+    "source_processing": ((lambda v: v is None or isinstance(v, dict)), "null or an object (see SOURCE_PROCESSING_SCHEMA)"),
+    "colour_constancy": _one_of("none", "shades_of_gray"),
+}
+PREPROCESSING_DEFAULTS = {"source_processing": None, "colour_constancy": "none"}
+SOURCE_PROCESSING_SCHEMA: dict[str, Rule] = {
+    "short_side": _whole(8, 4096),
+    "resample": _one_of(*_RESAMPLING),
+    "jpeg_quality": ((lambda v: v is None or _whole(1, 100)[0](v)), "null or a whole number from 1 to 100"),
+    "mean_abs_difference": _ANYTHING,
+    "fitted_on": _ANYTHING,
+}
+SOURCE_PROCESSING_DEFAULTS = {"jpeg_quality": None, "mean_abs_difference": None, "fitted_on": None}
+
+
+def check(data: object) -> None:
+    """Raise ConfigError (one line naming every problem) unless `data` follows the schema above."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{CONFIG} must hold a JSON object")
+    problems = _problems(data, SCHEMA, DEFAULTS, "", unknown_allowed=True)
+    preprocessing = data.get("preprocessing")
+    if isinstance(preprocessing, dict):
+        problems += _problems(preprocessing, PREPROCESSING_SCHEMA, PREPROCESSING_DEFAULTS, "preprocessing.")
+        if isinstance(preprocessing.get("source_processing"), dict):
+            problems += _problems(preprocessing["source_processing"], SOURCE_PROCESSING_SCHEMA, SOURCE_PROCESSING_DEFAULTS,
+                                  "preprocessing.source_processing.")
+    labels, malignant = data.get("labels"), data.get("malignant_labels")
+    if _names(labels) and _names(malignant) and not set(malignant) <= set(labels):
+        problems.append(f"malignant_labels {json.dumps(malignant)} must all be in labels {json.dumps(labels)}")
+    if problems:
+        raise ConfigError(f"{CONFIG} is invalid: " + "; ".join(problems))
+
+
+def _problems(data: dict, schema: dict[str, Rule], defaults: dict, prefix: str, unknown_allowed: bool = False) -> list[str]:
+    problems = []
+    for key, (test, must_be) in schema.items():
+        if key not in data:
+            if key not in defaults:
+                problems.append(f"{prefix}{key} is missing (it must be {must_be})")
+        elif not test(data[key]):
+            problems.append(f"{prefix}{key} is {json.dumps(data[key])[:80]}; it must be {must_be}")
+    if not unknown_allowed:
+        problems += [f"{prefix}{key} is not a known key" for key in data if key not in schema]
+    return problems
 
 
 def default_preprocessing(

@@ -1,25 +1,28 @@
-"""The quality / not-dermoscopy gate: an image that does not look like the dermoscopy photos the model was
-trained on gets a warning instead of a silent verdict.
+"""The quality gate: a photo the model cannot judge gets a caution instead of a silent verdict, and a photo that
+is not a skin lesion photo at all gets no result.
 
-Four checks; all but `grey` have a threshold fitted on training images (the false-alarm rate on validation
-images is measured and recorded in metrics.json):
-- blank: almost no contrast (a flat colour, an overexposed frame);
-- blurred: almost no fine detail left (variance of the Laplacian);
+Two kinds of answer, five checks. Not a usable photo of a skin lesion (`inference.classifier.NOT_A_LESION_PHOTO`:
+the decision is always "uncertain", P(malignant) is no result):
+- blank: almost no contrast (a flat colour, an overexposed frame): a fixed threshold (MIN_CONTRAST), below every real
+  dermoscopy photo seen here (faint lesions of another archive included; a threshold fitted on one archive's photos
+  fired on the faint nevi of another);
 - grey: no colour at all (a black-and-white photo, an X-ray, a scan): skin under a dermatoscope always has some,
   so this threshold is fixed, not fitted;
-- not_dermoscopy: the pooled activations of mid-level layers (`gate_layer` in config.json, concatenated) are
-  far, in Mahalanobis distance with a Ledoit-Wolf covariance, from those of training images: a cat, a
-  document, a screenshot, a clinical photo, noise. Mid-level features keep texture and colour that the
-  fine-tuned top layer has learnt to ignore, so they separate other photos far better.
-  The covariance is fitted on one half of the images and the threshold taken on the other half: distances
-  of the fitting images themselves are biased low.
-Layers, quantile and the grey check were chosen on the out-of-source runs (a source held out of training and of the
-gate) and the non-dermoscopy images of tests/test_gate.py: with one layer at the 99th percentile the gate withheld
-3.0% of held-out `vidir_modern` photos; three stages at the 99.5th of 3,000 training images up to 2.5%. Fitted on
-every training image at the 99.7th, with grey images caught by their lack of colour, it withholds at most 1.5% of a
-held-out source in the four runs of the shipped recipe (0.7-1.8% of `vienna_dias`, held out afterwards) and still
-catches every non-dermoscopy test image, though a lion's face among other sample photos now passes (README, "The
-gate out of source").
+- not_dermoscopy: not a close-up of skin (an animal, a person, an object, a document, a screenshot, a chart,
+  noise). A linear detector (logistic regression) on the pooled activations of mid-level layers (`gate_layer` in
+  config.json, concatenated), fitted on the training photos against a corpus of other images
+  (`train/negatives.py`); its threshold is DETECTOR_MARGIN log-odds below the lowest DETECTOR_QUANTILE of the
+  training photos' scores (held-out half): it must be very sure before it tells a clinician that a real lesion
+  photo is not one, also for a dermatoscope or archive it never saw.
+A photo the model can judge less well (a referral stands; below the threshold the decision is "uncertain"):
+- blurred: almost no fine detail left (variance of the Laplacian);
+- unfamiliar: a dermoscopy photo unlike the training photos (another dermatoscope, light, magnification, a rare
+  lesion): the same pooled activations are far, in Mahalanobis distance with a Ledoit-Wolf covariance, from those
+  of the training photos (covariance fitted on one half, the DISTANCE_QUANTILE taken on the other: distances of the
+  fitting photos themselves are biased low). Mid-level features keep texture and colour that the fine-tuned top
+  layer has learnt to ignore.
+The figures that chose these settings (held-out sources and archives, the held-out part of the negative corpus) are
+in docs/results.md, "The quality gate".
 """
 
 from __future__ import annotations
@@ -34,9 +37,13 @@ from sklearn.covariance import LedoitWolf
 from inference import model_files as files
 
 GATE_FILE = files.GATE
-DISTANCE_QUANTILE = 0.997  # of held-out training images' distances (other clinics sit further out: see above)
+DISTANCE_QUANTILE = 0.997  # of held-out training images' distances: above it, "unfamiliar"
+DETECTOR_QUANTILE = 0.999  # of held-out training images' detector scores: the lowest 0.1% ...
+DETECTOR_MARGIN = 2.0  # ... minus this many log-odds is the "not_dermoscopy" threshold (at most log-odds 0 minus it)
+MIN_CONTRAST = 4.0  # grey-level standard deviation below which an image is blank (real dermoscopy here: >= 5.4)
+DETECTOR_C = 0.1  # inverse L2 strength of the detector's logistic regression (few negatives, hundreds of features)
 MIN_CHROMA = 2.0  # mean chroma (max - min of R, G, B, in 0-255 levels) below which an image has no colour: not fitted
-QUALITY_QUANTILE = 0.005  # of training images' contrast and sharpness, divided by QUALITY_MARGIN
+QUALITY_QUANTILE = 0.005  # of training images' sharpness, divided by QUALITY_MARGIN
 QUALITY_MARGIN = 1.25
 
 MESSAGES = {
@@ -74,9 +81,14 @@ def sharpness(pixels: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Gate:
+    # unfamiliar: Mahalanobis distance of the pooled features to the training photos
     mean: np.ndarray | None = None
     precision: np.ndarray | None = None
     max_distance: float = np.inf
+    # not_dermoscopy: a linear score of the same features (standardisation folded in); low = unlike dermoscopy
+    detector_weights: np.ndarray | None = None
+    detector_bias: float = 0.0
+    min_detector_score: float = -np.inf
     min_contrast: float = 0.0
     min_sharpness: float = 0.0
     min_chroma: float = 0.0
@@ -88,13 +100,21 @@ class Gate:
         centred = features - self.mean
         return np.einsum("ij,jk,ik->i", centred, self.precision, centred)
 
+    def dermoscopy_scores(self, features: np.ndarray) -> np.ndarray:
+        """The detector's log-odds that each image is a dermoscopy photo, (N,)."""
+        if self.detector_weights is None:
+            return np.full(len(features), np.inf)
+        return features @ self.detector_weights + self.detector_bias
+
     def check(self, pixels: np.ndarray, features: np.ndarray) -> list[tuple[str, str] | None]:
-        """Per image: (code, message) of the first check it fails, or None when it looks usable."""
+        """Per image: (code, message) of the first check it fails, or None when it looks usable. The order puts the
+        answers that withhold a result first."""
         failed = [
             ("blank", contrast(pixels) < self.min_contrast),
-            ("blurred", sharpness(pixels) < self.min_sharpness),
             ("grey", chroma(pixels) < self.min_chroma),
-            ("not_dermoscopy", self.distances(features) > self.max_distance),
+            ("not_dermoscopy", self.dermoscopy_scores(features) < self.min_detector_score),
+            ("blurred", sharpness(pixels) < self.min_sharpness),
+            ("unfamiliar", self.distances(features) > self.max_distance),
         ]
         results = []
         for i in range(len(pixels)):
@@ -103,14 +123,18 @@ class Gate:
         return results
 
     @classmethod
-    def fit(cls, pixels: np.ndarray, features: np.ndarray) -> Gate:
-        """Fit on training images (model inputs before normalisation, and their pooled features)."""
+    def fit(cls, pixels: np.ndarray, features: np.ndarray, negative_features: np.ndarray) -> Gate:
+        """Fit on training images (model inputs before normalisation, and their pooled features) and on the pooled
+        features of images that are not dermoscopy."""
         order = np.random.default_rng(0).permutation(len(features))
         fitting, held_out = order[: len(order) // 2], order[len(order) // 2 :]
         covariance = LedoitWolf().fit(features[fitting])
         gate = cls(mean=covariance.location_.astype(np.float32), precision=covariance.precision_.astype(np.float32))
         gate.max_distance = float(np.quantile(gate.distances(features[held_out]), DISTANCE_QUANTILE))
-        gate.min_contrast = float(np.quantile(contrast(pixels), QUALITY_QUANTILE) / QUALITY_MARGIN)
+        gate.detector_weights, gate.detector_bias = _fit_detector(features[fitting], negative_features)
+        lowest = np.quantile(gate.dermoscopy_scores(features[held_out]), 1 - DETECTOR_QUANTILE)
+        gate.min_detector_score = float(min(0.0, lowest) - DETECTOR_MARGIN)
+        gate.min_contrast = MIN_CONTRAST
         gate.min_sharpness = float(np.quantile(sharpness(pixels), QUALITY_QUANTILE) / QUALITY_MARGIN)
         gate.min_chroma = MIN_CHROMA
         return gate
@@ -120,15 +144,46 @@ class Gate:
             Path(folder, GATE_FILE),
             mean=self.mean,
             precision=self.precision,
-            thresholds=np.array([self.max_distance, self.min_contrast, self.min_sharpness]),
+            detector_weights=self.detector_weights,
+            thresholds=np.array([self.max_distance, self.min_contrast, self.min_sharpness, self.detector_bias,
+                                 self.min_detector_score]),
         )
 
     @classmethod
     def load(cls, folder: str | Path) -> Gate:
-        """The model folder's gate; without gate.npz, a gate that never warns (and says so in the log)."""
+        """The model folder's gate; without gate.npz, a gate that never warns. A gate.npz of another layout or with
+        values that are not finite numbers is refused (GateFileError): it would switch checks off silently."""
         path = Path(folder, GATE_FILE)
         if not path.exists():
             return cls()
-        with np.load(path, allow_pickle=False) as data:
-            max_distance, min_contrast, min_sharpness = data["thresholds"]
-            return cls(data["mean"], data["precision"], float(max_distance), float(min_contrast), float(min_sharpness), MIN_CHROMA)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {key: data[key] for key in ("mean", "precision", "detector_weights", "thresholds")}
+        except (KeyError, ValueError, OSError) as error:
+            raise GateFileError(f"{path}: not a gate of this version ({error}); refit it: python -m train.report "
+                                f"MODEL_DIR --data-dir ... --gate-only") from None
+        n = arrays["mean"].shape[0] if arrays["mean"].ndim == 1 else -1
+        shapes_ok = (n > 0 and arrays["precision"].shape == (n, n) and arrays["detector_weights"].shape == (n,)
+                     and arrays["thresholds"].shape == (5,))
+        if not shapes_ok or not all(np.isfinite(a).all() for a in arrays.values()):
+            raise GateFileError(f"{path}: its arrays have the wrong shapes or hold values that are not finite numbers")
+        max_distance, min_contrast, min_sharpness, bias, min_score = (float(v) for v in arrays["thresholds"])
+        return cls(arrays["mean"], arrays["precision"], max_distance, arrays["detector_weights"], bias, min_score,
+                   min_contrast, min_sharpness, MIN_CHROMA)
+
+
+class GateFileError(ValueError):
+    """gate.npz cannot be used as it is."""
+
+
+def _fit_detector(positives: np.ndarray, negatives: np.ndarray) -> tuple[np.ndarray, float]:
+    """Logistic regression, dermoscopy (1) against other images (0), classes weighted equally; returns weights and
+    bias on the raw features (the standardisation folded in)."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.concatenate([positives, negatives]).astype(np.float64)
+    y = np.concatenate([np.ones(len(positives)), np.zeros(len(negatives))])
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+    model = LogisticRegression(C=DETECTOR_C, class_weight="balanced", max_iter=2000).fit((x - mean) / scale, y)
+    weights = model.coef_[0] / scale
+    return weights.astype(np.float32), float(model.intercept_[0] - weights @ mean)

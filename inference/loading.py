@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 
 from inference.classifier import Classifier, ModelSource
+from inference.config import ConfigError
+from inference.gate import GateFileError
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +22,9 @@ HUB_TIMEOUT_ENV = "SKIN_LESION_HUB_TIMEOUT"
 # Seconds for the whole model download: start-up waits at most this for the Hub (the bound is 15 s beyond an
 # offline start); a Hub that never answers costs hub.ANSWER_TIMEOUT (5 s).
 DEFAULT_HUB_TIMEOUT = 10.0
+# A model folder whose config.json or gate.npz is complete but invalid (tampered, hand-edited, another version): an error
+# wherever it comes from, like a local folder, not a reason to fall back to another model.
+INVALID_FOLDER = (ConfigError, GateFileError)
 
 
 def load_classifier(source: str | None = None, revision: str | None = None) -> Classifier:
@@ -59,6 +64,8 @@ def _resolve(source: str | None, revision: str | None) -> Classifier:
             try:
                 folder, commit = fetch(source, revision, timeout=timeout)
                 return Classifier(folder, ModelSource(kind, folder, source, commit, "; ".join(notes)))
+            except INVALID_FOLDER as error:  # arrived whole but says what cannot be served: never serve another model instead
+                raise type(error)(f"{source} @ {revision} ({kind}): {error}") from None
             except Exception as error:  # unreachable, not found, corrupt: say why and fall back
                 notes.append(f"{kind}: {type(error).__name__}: {error}")
                 log.warning("could not load %s @ %s from the %s: %s", source, revision, kind, error)

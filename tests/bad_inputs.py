@@ -33,6 +33,7 @@ REASON_WORDS = {
     "truncated": ("damaged or incomplete",),
     "too_small": ("at least",),
     "bad_aspect_ratio": ("long and narrow",),
+    "too_complex": ("limit",),
 }
 LONG_NAME = "n" * 246 + ".jpg"  # 250 characters: the longest a file system allows is 255
 
@@ -51,16 +52,77 @@ class Item:
         return any(word in message.lower() for word in REASON_WORDS[self.reason])
 
 
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
 def png_bytes(width: int, height: int, bit_depth: int, colour_type: int, rows: Callable[[], Iterator[bytes]]) -> bytes:
     """A PNG written by hand, so 16-bit colour and huge mostly-constant images cost little to make."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
     compressor = zlib.compressobj(9)
     idat = b"".join(compressor.compress(b"\x00" + row) for row in rows()) + compressor.flush()
     header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
+
+
+def png_with_chunks(png: bytes, chunks: int) -> bytes:
+    """The PNG with `chunks` empty ancillary chunks before its image data: Pillow reads each in a Python loop
+    (2 million in 24 MB took 10.5 s)."""
+    return png[:33] + png_chunk(b"zzZz", b"") * chunks + png[33:]
+
+
+def exif_bomb(tags: int, blob: int) -> bytes:
+    """A TIFF structure (an EXIF block) whose `tags` tags all point at one `blob`-byte value: it holds `blob` bytes and
+    claims `tags` times as many (issue 24: 2,000 tags on 2 MB made Pillow copy 3.8 GB)."""
+    values_at = 8 + 2 + 12 * tags + 4
+    entries = b"".join(struct.pack("<HHLL", 0xC000 + i, 7, blob, values_at) for i in range(tags))  # private tag numbers
+    return b"II*\0" + struct.pack("<LH", 8, tags) + entries + bytes(4) + bytes(blob)
+
+
+def tiff_with_tags(photo: Image.Image, tags: int, blob: int) -> bytes:
+    """An uncompressed RGB TIFF of `photo` whose first directory also has `tags` tags pointing at one `blob`-byte value
+    (Pillow reads a TIFF's tags when it opens it)."""
+    width, height = photo.size
+    pixels = photo.convert("RGB").tobytes()
+    count = 9 + tags
+    bits_at = 8 + 2 + 12 * count + 4
+    blob_at = bits_at + 6
+    pixels_at = blob_at + blob
+    long, short = 4, 3
+
+    def entry(tag: int, kind: int, number: int, value: int) -> bytes:
+        inline = struct.pack("<L", value) if kind == long or number > 1 else struct.pack("<HH", value, 0)
+        return struct.pack("<HHL", tag, kind, number) + inline
+
+    entries = [entry(256, long, 1, width), entry(257, long, 1, height), entry(258, short, 3, bits_at), entry(259, short, 1, 1),
+               entry(262, short, 1, 2), entry(273, long, 1, pixels_at), entry(277, short, 1, 3), entry(278, long, 1, height),
+               entry(279, long, 1, len(pixels))]
+    entries += [entry(0xC000 + i, 7, blob, blob_at) for i in range(tags)]
+    header = b"II*\0" + struct.pack("<LH", 8, count)
+    return header + b"".join(entries) + bytes(4) + struct.pack("<HHH", 8, 8, 8) + bytes(blob) + pixels
+
+
+def with_segment(jpeg: bytes, marker: int, payload: bytes) -> bytes:
+    """The JPEG with an extra marker segment right after its start marker."""
+    return jpeg[:2] + bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
+
+
+def scan_bomb(photo: Image.Image, copies: int) -> bytes:
+    """A progressive JPEG of `photo` with its last scan repeated `copies` times: libjpeg goes over the whole image once
+    per scan (issue 24: 3,000 scans of 83 bytes on a flat 56 Mpx image held the model for 28 s)."""
+    jpeg = encode(photo, "JPEG", progressive=True, quality=90)
+    last, end = jpeg.rindex(b"\xff\xda"), jpeg.rindex(b"\xff\xd9")
+    return jpeg[:end] + jpeg[last:end] * copies + jpeg[end:]
+
+
+def with_declared_size(jpeg: bytes, width: int, height: int) -> bytes:
+    """The JPEG with another size written in its frame header (the pixels that follow do not fill it)."""
+    at = max(jpeg.find(b"\xff\xc0"), jpeg.find(b"\xff\xc2"))
+    return jpeg[: at + 5] + struct.pack(">HH", height, width) + jpeg[at + 9 :]
+
+
+def ico_holding(png: bytes) -> bytes:
+    """A Windows icon whose one image is the given PNG (Pillow would decode a 9,400 px one in full)."""
+    return struct.pack("<HHH", 0, 1, 1) + struct.pack("<BBBBHHII", 0, 0, 0, 0, 1, 32, len(png), 22) + png
 
 
 def constant_png(side: int) -> bytes:
@@ -192,6 +254,35 @@ def make_corpus(folder: str | Path, data_dir: str | Path) -> list[Item]:
     add(LONG_NAME, jpeg, "accepted", note="a 250-character name")
     add("one/same_name.jpg", jpeg, "accepted", note="the same name in two folders")
     add("two/same_name.jpg", jpeg, "accepted", note="the same name in two folders")
+
+    # Issue 24: small files that cost gigabytes or seconds, and deep images read wrongly.
+    grey_photo = np.asarray(photo.convert("L"), dtype=np.float32) / 255.0
+    stray = grey_photo.copy()
+    stray[0, 0] = 1.5
+    add("float_stray_pixel.tif", float_tiff(Image.fromarray(stray)), "accepted", note="float 0..1 with one pixel at 1.5")
+    add("twelve_bit_grey.png", sixteen_bit_png(np.asarray(photo.convert("L"), dtype=np.uint16) * 16), "accepted",
+        note="12-bit grey values (0..4,080) in a 16-bit PNG")
+    add("twelve_bit_rgb.png", sixteen_bit_png(np.asarray(photo, dtype=np.uint16) * 16), "accepted",
+        note="12-bit colour values in a 16-bit PNG")
+    add("exif_bomb.png", encode(photo, "PNG", exif=exif_bomb(2_000, 2**20)), "refused", "too_complex",
+        "2,000 EXIF tags on one 1 MB value: 2 GB of copies")
+    add("exif_bomb.webp", encode(photo, "WEBP", exif=exif_bomb(900, 900_000)), "refused", "too_complex",
+        "900 EXIF tags on one 0.9 MB value: 0.8 GB of copies")
+    add("exif_bomb.jpg", with_segment(jpeg, 0xE1, b"Exif\0\0" + exif_bomb(2_700, 32_000)), "refused", "too_complex",
+        "2,700 EXIF tags on one 32 kB value (read by Pillow on open)")
+    add("mpf_bomb.jpg", with_segment(jpeg, 0xE2, b"MPF\0" + exif_bomb(900, 54_000)), "refused", "too_complex",
+        "an MPF index of 900 tags on one 54 kB value (read by Pillow on open)")
+    add("tag_bomb.tif", tiff_with_tags(photo, 900, 2**20), "refused", "too_complex", "900 TIFF tags on one 1 MB value")
+    flat = Image.new("RGB", (1_600, 1_200), tuple(int(c) for c in np.asarray(photo).mean(axis=(0, 1))))
+    add("scan_bomb.jpg", scan_bomb(flat, 3_000), "refused", "too_complex", "a progressive JPEG of 3,000 scans")
+    add("progressive_444_56mpx.jpg", with_declared_size(encode(photo, "JPEG", progressive=True, subsampling=0), 8_660, 6_500),
+        "refused", "too_large", "56 Mpx declared in a progressive 4:4:4 JPEG: 340 MB of coefficients")
+    add("icon_9400px.ico", ico_holding(constant_png(9_400)), "refused", "not_an_image", "an icon holding a 9,400 px PNG")
+    add("lossless_4800px.webp", encode(Image.new("RGB", (4_800, 4_800), (180, 120, 100)), "WEBP", lossless=True), "refused",
+        "too_large", "23 Mpx lossless WebP in ~1 kB: libwebp needs ~15 bytes a pixel")
+    add("many_chunks.png", png_with_chunks(png, 200_000), "refused", "too_complex", "200,000 empty chunks")
+    add("many_segments.jpg", jpeg[:2] + b"\xff\xfe\x00\x02" * 10_000 + jpeg[2:], "refused", "too_complex",
+        "10,000 empty comment segments")
 
     exif = add("exif_rotated.jpg", exif_rotated_jpeg(photo), "accepted", note="stored sideways, EXIF orientation 6")
     exif.upright = folder / "reference" / "exif_rotated_upright.png"

@@ -1,4 +1,4 @@
-"""Shared fixtures: the HAM10000 data directory, a smoke-trained model folder, the bundled model."""
+"""Shared fixtures: the data directories (HAM10000, ISIC 2017), a smoke-trained model folder, the bundled model."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("HAM10000_DIR", ROOT.parent / "shared" / "data" / "ham10000"))
+ISIC2017_DIR = Path(os.environ.get("ISIC2017_DIR", DATA_DIR.parent / "isic2017"))
 # Gradio and its client write temporary files; keep them out of /tmp/gradio.
 os.environ.setdefault("GRADIO_TEMP_DIR", tempfile.mkdtemp(prefix="gradio-tests-"))
 
@@ -19,6 +20,14 @@ def data_dir() -> Path:
     if not (DATA_DIR / "HAM10000_metadata.csv").exists():
         pytest.fail(f"HAM10000 not found at {DATA_DIR}: set HAM10000_DIR (see README)")
     return DATA_DIR
+
+
+@pytest.fixture(scope="session")
+def archive_dirs(data_dir) -> list[Path]:
+    """Every archive the shipped model may be trained on: HAM10000, then ISIC 2017."""
+    if not (ISIC2017_DIR / "labels.csv").exists():
+        pytest.fail(f"ISIC 2017 not found at {ISIC2017_DIR}: set ISIC2017_DIR (see docs/training.md)")
+    return [data_dir, ISIC2017_DIR]
 
 
 @pytest.fixture(scope="session")

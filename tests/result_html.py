@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 
 def cards(html: str) -> list[dict]:
@@ -11,7 +12,7 @@ def cards(html: str) -> list[dict]:
     for chunk in html.split("<article")[1:]:
         attributes = dict(re.findall(r'data-([\w-]+)="([^"]*)"', chunk))
         text = re.sub(r"<[^>]+>", " ", re.sub(r'src="data:[^"]+"', "", chunk))
-        found.append({**attributes, "text": " ".join(text.split())})
+        found.append({**attributes, "text": unescape(" ".join(text.split()))})
     return found
 
 
@@ -19,5 +20,5 @@ def summary(html: str) -> dict:
     """The batch summary's data attributes, plus its text."""
     section = re.search(r'<section class="slc-summary"([^>]*)>(.*?)</section>', html, re.S)
     assert section, html[:500]
-    text = " ".join(re.sub(r"<[^>]+>", " ", section.group(2)).split())
+    text = unescape(" ".join(re.sub(r"<[^>]+>", " ", section.group(2)).split()))
     return {**dict(re.findall(r'data-([\w-]+)="([^"]*)"', section.group(1))), "text": text}

@@ -6,6 +6,7 @@ Also the parts that need no server: translations, language choice, the committed
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import socket
@@ -17,10 +18,12 @@ import types
 from pathlib import Path
 
 import pytest
+from page_session import open_page
 from PIL import Image
 from result_html import cards, summary
 
 import app_i18n
+import app_render
 import examples
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,7 +76,7 @@ def server(app_model, data_dir, tmp_path_factory):
 def client(server, tmp_path_factory):
     from gradio_client import Client
 
-    return Client(server.url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
+    return open_page(Client(server.url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads"))))  # /classify needs it
 
 
 @pytest.fixture(scope="module")
@@ -194,12 +197,15 @@ def test_predict_json_schema(client, data_dir, manifest, app_model):
 
     path = image_of(data_dir, manifest[0].image_id)
     result, overlay = client.predict(handle_file(str(path)), api_name="/predict")
-    keys = {"p_malignant", "decision_code", "malignant", "threshold", "diagnoses", "warning", "warning_code", "model", "disclaimer",
-            "decision"}
+    keys = {"p_malignant", "decision_code", "malignant", "meaningful", "threshold", "diagnoses", "warning", "warning_code", "model",
+            "disclaimer", "decision", "decision_text"}
     assert keys <= set(result)
     assert 0.0 <= result["p_malignant"] <= 1.0 and 0.0 < result["threshold"] < 1.0
     refer = result["p_malignant"] >= result["threshold"]
-    assert result["decision_code"] == ("refer" if refer else "uncertain" if result["warning_code"] else "no_flag")
+    assert result["meaningful"] == (result["warning_code"] not in ("blank", "grey", "not_dermoscopy"))
+    assert result["decision_code"] == ("uncertain" if not result["meaningful"] else "refer" if refer else
+                                       "uncertain" if result["warning_code"] else "no_flag")
+    assert result["decision"] == result["decision_code"]  # named like the CSV's `decision` column
     assert result["malignant"] == (result["decision_code"] == "refer")
     assert list(result["diagnoses"]) == list(LABELS)
     assert sum(result["diagnoses"].values()) == pytest.approx(1.0, abs=1e-3)
@@ -209,7 +215,7 @@ def test_predict_json_schema(client, data_dir, manifest, app_model):
     assert result["model"].startswith("efficientnet_lite0 · skin-lesion-lite0 @ sha256:")
     assert str(app_model) not in str(result) and str(ROOT) not in str(result)  # no server path in the answer
     expected = {"refer": "At or above the malignancy threshold", "no_flag": "Below the malignancy threshold", "uncertain": "No verdict"}
-    assert result["decision"].startswith(expected[result["decision_code"]])
+    assert result["decision_text"].startswith(expected[result["decision_code"]])
     with Image.open(overlay) as image, Image.open(path) as photo:
         assert image.size == photo.size  # the Grad-CAM overlay at the photo's own size
 
@@ -220,8 +226,11 @@ def test_classify_several_images_matches_predict(client, data_dir, manifest):
     manifest_ids = {e.image_id for e in manifest}
     other = next(p for p in sorted((data_dir / "images").glob("*.jpg")) if p.stem not in manifest_ids)
     paths = [image_of(data_dir, manifest[0].image_id), other, image_of(data_dir, manifest[-1].image_id)]
-    html = client.predict([handle_file(str(p)) for p in paths], api_name="/classify")
+    html, downloads = client.predict([handle_file(str(p)) for p in paths], "", api_name="/classify")
     found = cards(html)
+    csv_file, *reports = downloads
+    rows = list(csv.DictReader(open(csv_file, newline="", encoding="utf-8")))
+    assert [r["path"] for r in rows] == [p.name for p in paths] and len(reports) == 3
     assert [c["index"] for c in found] == ["0", "1", "2"]
     assert summary(html)["images"] == "3" and summary(html)["errors"] == "0"
     counts = {code: 0 for code in ("refer", "no-flag", "uncertain")}
@@ -231,9 +240,11 @@ def test_classify_several_images_matches_predict(client, data_dir, manifest):
         assert float(card["p-malignant"]) == pytest.approx(single["p_malignant"], abs=1e-4)
         assert card["decision"] == single["decision_code"] and card["malignant"] == str(single["malignant"]).lower()
         counts[single["decision_code"].replace("_", "-")] += 1
-        assert f"{100 * float(card['p-malignant']):.1f}%" in card["text"]
+        assert app_render.shown_p(float(card["p-malignant"])) in card["text"]  # to the whole percent on the page
         assert "Probability of malignancy" in card["text"] and "Melanoma" in card["text"]
-        assert single["decision"].split(":")[0] in card["text"]
+        assert single["decision_text"].split(":")[0] in card["text"]
+        row = rows[int(card["index"])]  # the CSV: the API's figures, at full precision, and the same decision code
+        assert float(row["p_malignant"]) == pytest.approx(single["p_malignant"], abs=1e-4) and row["decision"] == single["decision"]
     assert {code: int(summary(html)[code]) for code in counts} == counts
     assert "truth" not in found[1]  # an image that is not an example has no recorded diagnosis
 
@@ -243,7 +254,7 @@ def test_examples_show_true_label_mark_and_accuracy(client, manifest):
 
     from inference.config import MALIGNANT_LABELS
 
-    html = client.predict([handle_file(str(examples.image_path(e.image_id))) for e in manifest], api_name="/classify")
+    html, _ = client.predict([handle_file(str(examples.image_path(e.image_id))) for e in manifest], "", api_name="/classify")
     found = cards(html)
     assert [c["truth"] for c in found] == [e.dx for e in manifest]
     judged = correct = 0
@@ -254,10 +265,11 @@ def test_examples_show_true_label_mark_and_accuracy(client, manifest):
             continue
         right = (card["decision"] == "refer") == (example.dx in MALIGNANT_LABELS)
         judged, correct = judged + 1, correct + right
-        assert ("✓ correct" if right else "✗ incorrect") in card["text"]
+        assert ("benign/malignant ✓ agrees" if right else "benign/malignant ✗ disagrees") in card["text"]
+        assert "top diagnosis" in card["text"]
     total = summary(html)
     assert (total["known"], total["judged"], total["correct"]) == (str(len(manifest)), str(judged), str(correct))
-    assert f"{correct} agree with it: accuracy {100 * correct / judged:.1f}%" in total["text"]
+    assert f"{correct} agree with it on benign vs malignant: accuracy {app_render.whole_percent(correct / judged)}" in total["text"]
 
 
 def test_bad_files_get_a_message_and_the_rest_completes(client, data_dir, manifest, tmp_path):
@@ -270,7 +282,8 @@ def test_bad_files_get_a_message_and_the_rest_completes(client, data_dir, manife
     whole = image_of(data_dir, manifest[0].image_id).read_bytes()
     truncated.write_bytes(whole[: len(whole) // 2])
     good = image_of(data_dir, manifest[1].image_id)
-    html = client.predict([handle_file(str(p)) for p in (corrupt, good, truncated)], api_name="/classify")
+    html, downloads = client.predict([handle_file(str(p)) for p in (corrupt, good, truncated)], "", api_name="/classify")
+    assert len(downloads) == 2  # the CSV (all three rows) and the one report there is something to report on
     found = cards(html)
     assert found[0]["error"] == "not_an_image" and "not an image that can be read" in found[0]["text"]
     assert found[2]["error"] == "truncated" and "damaged or incomplete" in found[2]["text"]
@@ -287,8 +300,9 @@ def test_korean_follows_the_browser_language(server, data_dir, manifest, tmp_pat
     from gradio_client import Client, handle_file
     from gradio_client.exceptions import AppError
 
-    korean = Client(server.url, verbose=False, headers={"Accept-Language": "ko-KR,ko;q=0.9,en;q=0.5"}, download_files=str(tmp_path))
-    html = korean.predict([handle_file(str(image_of(data_dir, manifest[0].image_id)))], api_name="/classify")
+    korean = open_page(Client(server.url, verbose=False, headers={"Accept-Language": "ko-KR,ko;q=0.9,en;q=0.5"},
+                              download_files=str(tmp_path)))
+    html, _ = korean.predict([handle_file(str(image_of(data_dir, manifest[0].image_id)))], "", api_name="/classify")
     (card,) = cards(html)
     assert "악성 확률" in card["text"] and "기록된 진단" in card["text"]
     assert app_i18n.KO[f"outcome_{card['decision']}"] in card["text"]
@@ -320,11 +334,11 @@ def test_limits_are_stated_and_enforced(client, data_dir, manifest, tmp_path):
     paths = [tmp_path / f"photo{i}.jpg" for i in range(1, app_i18n.MAX_IMAGES + 2)]
     for path in paths:
         path.write_bytes(image_of(data_dir, manifest[0].image_id).read_bytes())
-    html = client.predict([handle_file(str(p)) for p in paths], api_name="/classify")
+    html, _ = client.predict([handle_file(str(p)) for p in paths], "", api_name="/classify")
     assert len(cards(html)) == app_i18n.MAX_IMAGES
     assert (f"{app_i18n.MAX_IMAGES + 1} files were chosen; only the first {app_i18n.MAX_IMAGES} were classified. "
             f"Not classified: photo{app_i18n.MAX_IMAGES + 1}.jpg.") in html
-    assert "upload at least one image" in client.predict([], api_name="/classify")
+    assert "upload at least one image" in client.predict([], "", api_name="/classify")[0]
     with pytest.raises(AppError, match="No image to classify"):
         client.predict(None, api_name="/predict")
     huge = tmp_path / "huge.jpg"
@@ -340,15 +354,16 @@ def test_the_gate_never_reassures(client, server, tmp_path):
     grey = tmp_path / "grey.png"
     Image.new("RGB", (200, 150), (128, 128, 128)).save(grey)
     result, _ = client.predict(handle_file(str(grey)), api_name="/predict")
-    assert result["warning_code"] == "blank" and result["decision_code"] in ("refer", "uncertain")
-    html = client.predict([handle_file(str(grey))], api_name="/classify")
+    # Not a photo of a lesion: no verdict whatever P says, and P is flagged as not meaningful.
+    assert (result["warning_code"], result["decision_code"], result["meaningful"]) == ("blank", "uncertain", False)
+    html, _ = client.predict([handle_file(str(grey))], "", api_name="/classify")
     (card,) = cards(html)
     assert card["warning"] == "blank" and card["decision"] == result["decision_code"]
     assert "Caution: This image is almost uniform" in card["text"]
     assert "Below the malignancy threshold" not in card["text"] and "raises no flag" not in card["text"]
     assert summary(html)["no-flag"] == "0"
-    korean = Client(server.url, verbose=False, headers={"Accept-Language": "ko"}, download_files=str(tmp_path))
-    (card,) = cards(korean.predict([handle_file(str(grey))], api_name="/classify"))
+    korean = open_page(Client(server.url, verbose=False, headers={"Accept-Language": "ko"}, download_files=str(tmp_path)))
+    (card,) = cards(korean.predict([handle_file(str(grey))], "", api_name="/classify")[0])
     assert "주의:" in card["text"] and "거의 균일하여" in card["text"]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -220,3 +221,50 @@ def test_tta_in_process(photos, smoke_model, capsys):
     assert captured.err.count(DISCLAIMER) == 1 and "(with test-time augmentation)" in captured.err
     assert main(args + ["--no-tta"]) == 0
     assert rows_of(capsys.readouterr().out) == plain  # the smoke model's config.json says tta: false
+
+
+# --- issue 24 (outputs that overwrite) and issue 25 (a quiet, fast command line) -----------------------------------
+
+
+def test_overlays_never_overwrite_a_file_the_run_did_not_create(tmp_path, photos, smoke_model):
+    """With --gradcam-dir equal to the input folder, an input photo named X_gradcam.png beside X.jpg was overwritten."""
+    shutil.copy(photos[0], tmp_path / "X.jpg")
+    shutil.copy(photos[1], tmp_path / "X_gradcam.png")  # an input photo that happens to have the overlay's name
+    (tmp_path / "X_2_gradcam.png").symlink_to(tmp_path / "elsewhere.png")  # a link is not followed either
+    before = (tmp_path / "X_gradcam.png").read_bytes()
+    assert main([str(tmp_path / "X.jpg"), "--gradcam-dir", str(tmp_path), "--model", str(smoke_model)]) == 0
+    assert (tmp_path / "X_gradcam.png").read_bytes() == before
+    assert not (tmp_path / "elsewhere.png").exists()
+    with Image.open(tmp_path / "X_3_gradcam.png") as overlay:
+        assert overlay.format == "PNG" and overlay.size == Image.open(photos[0]).size
+
+
+def test_a_second_run_into_the_same_overlay_folder_keeps_the_first_runs_overlays(tmp_path, photos, smoke_model):
+    cams = tmp_path / "cams"
+    for _ in range(2):
+        assert main([str(photos[0]), "--gradcam-dir", str(cams), "--model", str(smoke_model)]) == 0
+    stem = photos[0].stem
+    assert sorted(p.name for p in cams.iterdir()) == [f"{stem}_2_gradcam.png", f"{stem}_gradcam.png"]
+
+
+def test_help_and_usage_errors_do_not_load_tensorflow():
+    """`python -m inference --help` took ~10 s and printed TensorFlow's logs."""
+    for args, code in ((["--help"], 0), ([], 2), (["photo.jpg", "--tta", "--no-such-option"], 2)):
+        run = subprocess.run([sys.executable, "-X", "importtime", "-m", "inference", *args], cwd=ROOT, capture_output=True,
+                             text=True, timeout=TIMEOUT)
+        assert run.returncode == code, run.stderr[-2000:]
+        assert "usage: python -m inference" in run.stdout + run.stderr
+        imported = {line.split("|")[-1].strip().split(".")[0] for line in run.stderr.splitlines() if line.startswith("import time:")}
+        assert not imported & {"tensorflow", "keras", "gradio", "PIL"}, sorted(imported & {"tensorflow", "keras", "gradio", "PIL"})
+
+
+@pytest.mark.slow
+def test_start_up_prints_no_tensorflow_or_cuda_noise(photos, smoke_model):
+    """A machine without a GPU printed `failed call to cuInit` and TensorFlow's C++ start-up lines."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES")}
+    run = subprocess.run([sys.executable, "-m", "inference", str(photos[0]), "--model", str(smoke_model)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=TIMEOUT)
+    assert run.returncode == 0, run.stderr[-2000:]
+    for noise in ("cuInit", "cuda", "absl::InitializeLog", "cpu_feature_guard", "oneDNN"):
+        assert noise not in run.stderr, run.stderr[-2000:]
+    assert run.stderr.count(DISCLAIMER) == 1 and "1 files: 1 classified" in run.stderr

@@ -1,4 +1,4 @@
-"""HAM10000 loading, checks, the lesion-disjoint split and the origin's balanced sample."""
+"""Archive loading (HAM10000, ISIC 2017), checks, the lesion-disjoint split, sampling and weights."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from train.data import DataError, balanced_sample, read_metadata, source_decorrelating_weights, split_by_lesion
+from train.data import (
+    DataError,
+    archive_equalising_weights,
+    balanced_sample,
+    read_metadata,
+    source_decorrelating_weights,
+    split_by_lesion,
+)
 
 
 @pytest.fixture(scope="module")
@@ -111,4 +118,42 @@ def test_cli_reports_bad_data_without_traceback(tmp_path):
         timeout=120,
     )
     assert run.returncode == 2
-    assert "HAM10000_metadata.csv not found" in run.stderr and "Traceback" not in run.stderr
+    assert "no HAM10000_metadata.csv or labels.csv in" in run.stderr and "Traceback" not in run.stderr
+
+
+# --- several archives ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def both(archive_dirs):
+    return read_metadata(archive_dirs)
+
+
+def test_two_archives_in_one_table(both, records):
+    isic = [r for r in both if r.archive == "ISIC 2017"]
+    assert len(both) == len(records) + 2150 and len(isic) == 2150
+    assert Counter(r.dx for r in isic) == {"nv": 1450, "mel": 404, "bkl": 296}
+    assert {r.source for r in isic} == {"isic2017"} and sum(r.malignant for r in isic) == 404
+    assert all(r.lesion_id == r.image_id for r in isic)  # no lesion ids published: each image is its own lesion
+
+
+def test_adding_an_archive_leaves_the_others_split_as_it_was(both, records):
+    split, alone = split_by_lesion(both, seed=42), split_by_lesion(records, seed=42)
+    assert all(split[i] == side for i, side in alone.items())
+    isic = [r for r in both if r.archive == "ISIC 2017"]
+    for side, share in (("train", 0.70), ("val", 0.15), ("test", 0.15)):
+        on_side = [r for r in isic if split[r.image_id] == side]
+        assert abs(len(on_side) / len(isic) - share) < 0.01
+        assert abs(sum(r.malignant for r in on_side) / len(on_side) - 404 / 2150) < 0.01  # stratified by diagnosis
+
+
+def test_the_same_archive_twice_is_refused(data_dir):
+    with pytest.raises(DataError, match="duplicate image_id"):
+        read_metadata([data_dir, data_dir])
+
+
+def test_archive_weights_give_every_archive_the_same_total(both):
+    weights = archive_equalising_weights(both)
+    archive = np.array([r.archive for r in both])
+    assert weights.mean() == pytest.approx(1.0)
+    assert weights[archive == "HAM10000"].sum() == pytest.approx(weights[archive == "ISIC 2017"].sum())

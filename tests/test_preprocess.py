@@ -74,7 +74,7 @@ def test_shades_of_gray_removes_a_colour_cast(lesion):
 
 def test_source_processing_is_recorded_in_config(tmp_path):
     for preprocessing in (LITE0, UNMATCHED, default_preprocessing("efficientnet_lite0", colour_constancy="shades_of_gray")):
-        ModelConfig("efficientnet_lite0", 224, preprocessing).save(tmp_path)
+        ModelConfig("efficientnet_lite0", 224, preprocessing, gradcam_layer="top_activation").save(tmp_path)
         assert ModelConfig.load(tmp_path).preprocessing == preprocessing
 
 
@@ -218,3 +218,134 @@ def test_big_palette_image_is_scaled_down_smoothly():
     noise = np.random.default_rng(0).integers(0, 2, (1500, 2000), dtype=np.uint8) * 255
     decoded = np.asarray(load_rgb(encode(Image.fromarray(noise).convert("P"), "PNG")), float)
     assert decoded.shape[1] == 1024 and decoded.std() < 60  # averaged towards grey, as any smooth filter does
+
+
+# --- issue 24: decoding under a budget that a file cannot talk its way around ---------------------------------------
+
+def _bad_inputs():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import bad_inputs
+
+    return bad_inputs
+
+
+def _refusal(source) -> ImageRejected:
+    with pytest.raises(ImageRejected) as refused:
+        load_rgb(source)
+    assert "Traceback" not in str(refused.value) and "\n" not in str(refused.value)
+    return refused.value
+
+
+@pytest.mark.parametrize("container", ["png", "webp", "jpeg_exif", "jpeg_mpf", "tiff"])
+def test_metadata_that_claims_more_than_it_holds_is_refused_before_pillow_reads_it(lesion, container):
+    """300 tags on one 64 kB value: Pillow would copy 19 MB (2,000 on 2 MB: 3.8 GB, 14.5 s, then a normal result)."""
+    bad = _bad_inputs()
+    bomb = bad.exif_bomb(300, 64_000)
+    data = {
+        "png": lambda: encode(lesion, "PNG", exif=bomb),
+        "webp": lambda: encode(lesion, "WEBP", exif=bomb),
+        "jpeg_exif": lambda: bad.with_segment(encode(lesion, "JPEG"), 0xE1, b"Exif\0\0" + bad.exif_bomb(300, 60_000)[:65_000]),
+        "jpeg_mpf": lambda: bad.with_segment(encode(lesion, "JPEG"), 0xE2, b"MPF\0" + bad.exif_bomb(300, 60_000)[:65_000]),
+        "tiff": lambda: bad.tiff_with_tags(lesion, 300, 64_000),
+    }[container]()
+    refused = _refusal(data)
+    assert refused.reason == "too_complex" and "metadata" in str(refused) and "limit" in str(refused)
+
+
+def test_metadata_with_too_many_tags_or_bytes_is_refused(lesion):
+    bad = _bad_inputs()
+    assert _refusal(encode(lesion, "PNG", exif=bad.exif_bomb(2_000, 4))).reason == "too_complex"
+    assert _refusal(encode(lesion, "PNG", exif=bad.exif_bomb(10, 2**21))).reason == "too_complex"  # 2 MB of EXIF
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP", "JPEG"])
+def test_honest_exif_still_turns_the_photo_upright_and_is_not_passed_on(lesion, fmt):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turn 90 degrees clockwise to display
+    exif[0x010F] = "a camera maker " * 20  # an out-of-line value, as every real EXIF has
+    decoded = load_rgb(encode(lesion.rotate(90, expand=True), fmt, exif=exif.tobytes(), **({"quality": 95} if fmt != "PNG" else {})))
+    assert decoded.size == lesion.size
+    assert np.abs(np.asarray(decoded, float) - np.asarray(lesion, float)).mean() < 6
+    assert decoded.info == {}  # EXIF (GPS too), XMP, ICC, text: nothing of the file travels on with the pixels
+
+
+def test_a_progressive_jpeg_of_thousands_of_scans_is_refused_before_decoding():
+    """3,000 repeated 83-byte scans on a flat 56 Mpx image held the model slot for 28 s (~10 ms a scan)."""
+    bomb = _bad_inputs().scan_bomb(Image.new("RGB", (400, 300), (180, 120, 100)), 3_000)
+    refused = _refusal(bomb)
+    assert refused.reason == "too_complex" and "scans" in str(refused)
+
+
+def test_a_multi_scan_jpeg_is_limited_by_the_coefficients_it_keeps(lesion):
+    """A progressive 4:4:4 JPEG is decoded at full size whatever the draft scale: 56 Mpx cost +354 MB."""
+    bad = _bad_inputs()
+    progressive = encode(lesion, "JPEG", progressive=True, subsampling=0)
+    refused = _refusal(bad.with_declared_size(progressive, 8_660, 6_500))
+    assert refused.reason == "too_large" and "progressive" in str(refused)
+    baseline = encode(lesion, "JPEG", subsampling=0)  # one scan: decoded reduced (draft mode), so the same size is allowed
+    assert load_rgb(bad.with_declared_size(baseline, 8_660, 6_500)).size == (1024, 769)
+
+
+@pytest.mark.parametrize("fmt", ["ICO", "PCX", "TGA", "PPM", "SGI"])
+def test_only_the_formats_of_photos_are_decoded(lesion, fmt):
+    """An .ico holding a 9,400 px PNG was decoded in full (+340 MB) before `too_large`; other decoders are surface only."""
+    assert _refusal(encode(lesion.resize((64, 64)) if fmt == "ICO" else lesion, fmt)).reason == "not_an_image"
+
+
+@pytest.mark.parametrize(("image", "fmt", "options", "accepted"), [
+    (Image.new("RGB", (4_800, 4_800), (180, 120, 100)), "WEBP", {"lossless": True}, False),  # 944 bytes, +325 MB before
+    (Image.new("RGB", (2_800, 2_800), (180, 120, 100)), "WEBP", {"lossless": True}, True),
+    (Image.new("P", (4_000, 4_000), 3), "PNG", {}, False),  # a palette image is converted to RGBA at full size to be resized
+    (Image.new("RGB", (4_000, 4_000), (180, 120, 100)), "PNG", {}, True),
+])
+def test_the_pixel_limit_follows_what_decoding_the_format_costs(image, fmt, options, accepted):
+    data = encode(image, fmt, **options)
+    if accepted:
+        assert max(load_rgb(data).size) == 1024
+    else:
+        refused = _refusal(data)
+        assert refused.reason == "too_large" and "limit" in str(refused)
+
+
+def test_files_of_countless_tiny_blocks_are_refused_before_pillow_walks_them(lesion):
+    """2 million empty PNG chunks (24 MB) took 10.5 s to open; 6 million empty JPEG segments 11.7 s."""
+    bad = _bad_inputs()
+    png, jpeg = encode(lesion, "PNG"), encode(lesion, "JPEG")
+    assert _refusal(bad.png_with_chunks(png, 200_000)).reason == "too_complex"
+    assert _refusal(jpeg[:2] + b"\xff\xfe\x00\x02" * 100_000 + jpeg[2:]).reason == "too_complex"
+    assert load_rgb(bad.png_with_chunks(png, 100)).size == lesion.size  # a few are fine
+
+
+def test_decoding_is_abandoned_at_its_deadline(lesion, monkeypatch):
+    """The backstop for Pillow's Python loops: a file still being read after DECODE_SECONDS is refused."""
+    import inference.preprocess
+
+    monkeypatch.setattr(inference.preprocess, "DECODE_SECONDS", -1.0)  # already over at the first read
+    refused = _refusal(encode(lesion, "PNG"))
+    assert refused.reason == "too_complex" and "too long" in str(refused)
+
+
+def test_a_float_image_with_one_stray_pixel_is_not_black(lesion):
+    """One pixel at 1.5 in a 0..1 float TIFF turned the whole photo black (then `refer` with a `blank` warning)."""
+    grey = np.asarray(lesion.convert("L"), dtype=np.float32) / 255.0
+    grey[10, 10] = 1.5
+    decoded = np.asarray(load_rgb(encode(Image.fromarray(grey), "TIFF")), float)[..., 0]
+    reference = np.asarray(lesion.convert("L"), float)
+    assert np.abs(decoded - reference)[20:, 20:].max() <= 1
+
+
+@pytest.mark.parametrize("colour", [False, True])
+def test_twelve_bit_data_in_a_sixteen_bit_png_keeps_its_brightness(lesion, colour):
+    """12-bit values (0..4,095) in a 16-bit PNG came out at 1/16 brightness (16 levels in colour) with a `blank` warning."""
+    sixteen_bit_png = _bad_inputs().sixteen_bit_png
+    pixels = np.asarray(lesion if colour else lesion.convert("L"), dtype=np.uint16)
+    decoded = np.asarray(load_rgb(sixteen_bit_png(pixels * 16)), float)  # 0..4,080
+    expected = np.asarray(lesion if colour else lesion.convert("RGB"), float)
+    if not colour:
+        expected = np.repeat(np.asarray(lesion.convert("L"), float)[..., None], 3, axis=2)
+    assert np.abs(decoded - expected).max() <= 1.5
+    full = np.asarray(load_rgb(sixteen_bit_png(pixels * 257)), float)  # 16-bit full scale: as before
+    assert np.abs(full - expected).max() <= 1

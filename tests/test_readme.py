@@ -1,4 +1,5 @@
-"""README and reality in sync: the commands CI runs and the third-party snippet that tests run."""
+"""README, docs/ and reality in sync: the commands CI runs, the third-party snippet that tests run, and every table
+of docs/results.md regenerated from the recorded runs."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
+RESULTS = (ROOT / "docs" / "results.md").read_text()
+HUB = (ROOT / "docs" / "hub.md").read_text()
 
 
 def test_ci_runs_the_readme_install_and_test_commands():
@@ -35,27 +38,37 @@ def test_readme_documents_the_api_fields_and_csv_columns():
     from inference.__main__ import COLUMNS
 
     assert "`" + ", ".join(COLUMNS) + "`" in " ".join(README.split())
-    for field in ("p_malignant", "decision_code", "malignant", "threshold", "diagnoses", "warning", "warning_code", "decision", "model",
-                  "disclaimer"):
+    for field in ("p_malignant", "decision_code", "decision_text", "malignant", "meaningful", "threshold", "diagnoses", "warning",
+                  "warning_code", "decision", "model", "disclaimer"):
         assert f"`{field}`" in README, field
 
 
+def test_readme_lists_every_warning_code_and_diagnosis():
+    from inference.config import LABELS
+    from inference.gate import MESSAGES
+
+    for code in MESSAGES:
+        assert f"| `{code}` |" in README, code
+    for label in LABELS:
+        assert f"`{label}`" in README, label
+
+
 def test_third_party_snippet_in_readme_is_the_tested_one():
-    """From load_model to the end of p_malignant, the README shows exactly what tests/third_party_snippet.py runs."""
+    """From load_model to the end of p_malignant, docs/hub.md shows exactly what tests/third_party_snippet.py runs."""
     tested = (ROOT / "tests" / "third_party_snippet.py").read_text()
 
     def core(text: str) -> str:
         return re.search(r"^model = keras\.saving\.load_model.*?^    return float\(.*?\)$", text, re.S | re.M).group(0)
 
-    assert core(README) == core(tested)
+    assert core(HUB) == core(tested)
 
 
 def test_every_figure_in_the_results_table_comes_from_metrics(tmp_path):
-    """The README's results rows are the output of `python -m train.model_card` on the shipped folders."""
+    """docs/results.md's results rows are the output of `python -m train.model_card` on the shipped folders."""
     from train.model_card import results_table
 
-    table = re.search(r"^\| model \| test AUC.*?(?=\n\n)", README, re.S | re.M).group(0)
-    folders = re.search(r"python -m train\.model_card (models/[^`\n]+)", README).group(1).split()
+    table = re.search(r"^\| model \| test AUC.*?(?=\n\n)", RESULTS, re.S | re.M).group(0)
+    folders = re.search(r"python -m train\.model_card (models/[^`\n]+)", RESULTS).group(1).split()
     assert table.strip() == results_table([ROOT / f for f in folders]).strip()
 
 
@@ -67,7 +80,7 @@ def test_the_app_and_the_cli_import_only_runtime_requirements():
     provided = {"PIL": "pillow", "sklearn": "scikit-learn", "tf_keras_vis": "tf-keras-vis",
                 "starlette": "gradio", "gradio_client": "gradio"}  # these two come with gradio
     runtime = {line.split("==")[0].lower() for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line}
-    local = {"app", "app_i18n", "app_render", "app_guard", "inference", "examples"}
+    local = {"app", "app_i18n", "app_render", "app_guard", "app_tempdir", "inference", "examples"}
     sources = [ROOT / "app.py", *ROOT.glob("app_*.py"), *(ROOT / "inference").glob("*.py"), *(ROOT / "examples").glob("*.py")]
     for source in sources:
         for node in ast.walk(ast.parse(source.read_text())):
@@ -83,33 +96,33 @@ def test_the_app_and_the_cli_import_only_runtime_requirements():
 
 
 def test_screening_and_twin_tables_come_from_metrics():
-    """The README's screening, original-photo and gate tables are `python -m train.model_card --screening` of the bundled folder."""
+    """docs/results.md's screening, original-photo and gate tables are `python -m train.model_card --screening` of the bundled folder."""
     import json
 
     from train.model_card import gate_table, screening_table, twins_table
 
     metrics = json.loads((ROOT / "models" / "skin-lesion-lite0" / "metrics.json").read_text())
-    assert screening_table(metrics) in README
-    assert twins_table(metrics) in README
-    assert "\n".join("  " + line for line in gate_table(metrics).splitlines()) in README
+    assert screening_table(metrics) in RESULTS
+    assert twins_table(metrics) in RESULTS
+    assert "\n".join("  " + line for line in gate_table(metrics).splitlines()) in RESULTS
 
 
 def test_out_of_source_table_comes_from_the_recorded_runs():
-    """The README's out-of-source table is `python -m train.model_card --holdout` of the folders it names."""
+    """docs/results.md's out-of-source table is `python -m train.model_card --holdout` of the folders it names."""
     from train.model_card import holdout_table, read_holdout_runs
 
-    folders = re.search(r"python -m train\.model_card --holdout\s+(results/[^`]+)`", README).group(1).split()
+    folders = re.search(r"python -m train\.model_card --holdout\s+(results/[^`]+)`", RESULTS).group(1).split()
     assert folders and all((ROOT / f / "holdout.json").is_file() for f in folders)
-    assert holdout_table(read_holdout_runs([ROOT / f for f in folders])) in README
+    assert holdout_table(read_holdout_runs([ROOT / f for f in folders])) in RESULTS
 
 
 def test_gate_out_of_source_table_comes_from_the_recorded_runs():
-    """The README's gate table is `python -m train.model_card --gate-holdout` of the folders it names."""
+    """docs/results.md's gate table is `python -m train.model_card --gate-holdout` of the folders it names."""
     from train.model_card import gate_holdout_table, read_holdout_runs
 
-    folders = re.search(r"python -m train\.model_card --gate-holdout\s+(results/[^`]+)`", README).group(1).split()
+    folders = re.search(r"python -m train\.model_card --gate-holdout\s+(results/[^`]+)`", RESULTS).group(1).split()
     assert folders and all((ROOT / f / "holdout.json").is_file() for f in folders)
-    assert gate_holdout_table(read_holdout_runs([ROOT / f for f in folders])) in README
+    assert gate_holdout_table(read_holdout_runs([ROOT / f for f in folders])) in RESULTS
 
 
 def test_out_of_source_twin_rows_come_from_the_recorded_twin_runs():
@@ -119,10 +132,10 @@ def test_out_of_source_twin_rows_come_from_the_recorded_twin_runs():
     from inference import model_files as files
     from train.model_card import holdout_twins_table, read_holdout_runs
 
-    folders = re.search(r"python -m train\.model_card --holdout-twins\s+(results/[^`]+)`", README).group(1).split()
+    folders = re.search(r"python -m train\.model_card --holdout-twins\s+(results/[^`]+)`", RESULTS).group(1).split()
     table = holdout_twins_table(read_holdout_runs([ROOT / f for f in folders]))
-    assert "\n".join("  " + line for line in table.splitlines()) in README
-    rows = re.findall(r"^  \| `(loso-[^`]+)` \| (\d+) \((\d+)\) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|$", README, re.M)
+    assert "\n".join("  " + line for line in table.splitlines()) in RESULTS
+    rows = re.findall(r"^  \| `(loso-[^`]+)` \| (\d+) \((\d+)\) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|$", RESULTS, re.M)
     assert folders and len(rows) == len(folders)
     for run, n, malignant, auc, sensitivity, specificity in rows:
         result = json.loads((ROOT / "results" / run / files.HOLDOUT_TWINS).read_text())
@@ -135,25 +148,25 @@ def test_out_of_source_twin_rows_come_from_the_recorded_twin_runs():
 
 
 def test_ensemble_table_comes_from_the_recorded_runs():
-    """The README's ensemble table is `python -m train.ensemble` of the folders it names (indented under its bullet)."""
+    """docs/results.md's ensemble table is `python -m train.ensemble` of the folders it names (indented under its bullet)."""
     from train.ensemble import ensemble_table
 
-    folders = re.search(r"`python -m train\.ensemble\s+(results/[^`]+)`", README).group(1).split()
+    folders = re.search(r"`python -m train\.ensemble\s+(results/[^`]+)`", RESULTS).group(1).split()
     assert len(folders) >= 2
     table = "\n".join("  " + line for line in ensemble_table([ROOT / f for f in folders]).splitlines())
-    assert table in README
+    assert table in RESULTS
 
 
 def test_auc_difference_tables_come_from_the_recorded_runs(data_dir):
-    """Each README table of held-out AUC differences is `python -m train.ensemble --differences` of the folders it
+    """Each docs/results.md table of held-out AUC differences is `python -m train.ensemble --differences` of the folders it
     names (indented under its bullet): at least one per held-out source."""
     from train.ensemble import difference_table
 
-    commands = re.findall(r"`python -m train\.ensemble --differences --data-dir \S+\s+(results/[^`]+)`", README)
+    commands = re.findall(r"`python -m train\.ensemble --differences --data-dir \S+\s+(results/[^`]+)`", RESULTS)
     sources = {re.search(r"loso-([a-z_]+)-", command).group(1) for command in commands}
     assert sources == {"rosendahl", "vidir_modern", "vienna_dias"}
     for command in commands:
         folders = command.split()
         table = difference_table([ROOT / f for f in folders], data_dir)
-        assert "\n".join("  " + line for line in table.splitlines()) in README
+        assert "\n".join("  " + line for line in table.splitlines()) in RESULTS
         assert table.count("\n") == len(folders)  # header, rule, one row per run after the reference

@@ -30,6 +30,7 @@ from train.data import (
     ARCHIVES,
     DataError,
     Record,
+    archive_equalising_weights,
     archives,
     balanced_sample,
     load_pixels,
@@ -88,6 +89,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--source-weights", choices=["none", "decorrelate"], default="none",
                    help="decorrelate: weight images by P(malignant) / P(malignant | acquisition source), so that the look "
                         "of a source (MoleMax photos are nearly all nevi) is no evidence for the label")
+    p.add_argument("--archive-weights", choices=["none", "equal"], default="none",
+                   help="equal: weight images so that every archive (HAM10000, ISIC 2017) carries the same total weight")
     p.add_argument("--tta", action="store_true",
                    help="serve with test-time augmentation (flips and turns averaged); scored both ways on validation")
     p.add_argument("--ema", type=float, default=0.0,
@@ -163,6 +166,9 @@ def fit(args: argparse.Namespace, data: Data, preprocessing: Preprocessing, work
     weights = class_weight[train_y]
     if args.source_weights == "decorrelate":
         weights = weights * source_decorrelating_weights(train_records)
+        weights /= weights.mean()
+    if args.archive_weights == "equal":
+        weights = weights * archive_equalising_weights(train_records)
         weights /= weights.mean()
     augment = AUGMENTATIONS[args.augment](args.seed)
 
@@ -281,6 +287,7 @@ def run_config(args: argparse.Namespace, argv: list[str] | None, preprocessing: 
                 "ema": args.ema,
                 "head_epochs": args.head_epochs,
                 "source_weights": args.source_weights,
+                "archive_weights": args.archive_weights,
                 "augmentation": args.augment,
                 "colour_constancy": args.colour_constancy,
                 "holdout_source": args.holdout_source or "",

@@ -74,6 +74,16 @@ def source_decorrelating_weights(records: list[Record], max_weight: float = 5.0)
     return np.minimum(weights, max_weight)
 
 
+def archive_equalising_weights(records: list[Record]) -> np.ndarray:
+    """Per image 1 / (its archive's share of the images), mean 1: every archive carries the same total weight in the
+    loss, so the larger archive does not decide alone what a lesion looks like."""
+    archive = np.array([r.archive for r in records])
+    names, counts = np.unique(archive, return_counts=True)
+    share = dict(zip(names, counts / len(records), strict=True))
+    weights = np.array([1.0 / share[a] for a in archive])
+    return weights / weights.mean()
+
+
 def archive_of(data_dir: Path) -> Archive:
     """The archive whose metadata file the folder holds."""
     for archive in ARCHIVES:

@@ -17,9 +17,9 @@ import numpy as np
 from PIL import ImageFilter
 
 from inference import model_files as files
-from inference.classifier import Classifier
+from inference.classifier import NOT_A_LESION_PHOTO, Classifier
 from inference.config import ModelConfig
-from inference.gate import DISTANCE_QUANTILE, Gate
+from inference.gate import DETECTOR_QUANTILE, DISTANCE_QUANTILE, Gate
 from inference.outputs import diagnosis_probabilities, malignant_probability
 from inference.preprocess import center_square, load_rgb, prepare_image
 from train import plots
@@ -52,6 +52,7 @@ def save_model(model: keras.Model, config: ModelConfig, out: Path, records: list
     shipping_copy(model).save(out / files.MODEL)
     config.save(out)
     write_split(out / files.SPLIT, records, split)
+    (out / files.GATE).unlink(missing_ok=True)  # fitted later, for these weights: an older one belongs to others
 
 
 def outputs_of(classifier: Classifier, pixels: np.ndarray, tta: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -125,14 +126,27 @@ def screening(config: ModelConfig, records: list[Record], logits: np.ndarray) ->
 
 
 def by_source(config: ModelConfig, records: list[Record], logits: np.ndarray) -> dict:
-    """The screening summary per acquisition source (sources with both benign and malignant images)."""
+    """The screening summary per acquisition source (sources with both benign and malignant images), with the
+    melanoma AUC of P(melanoma): the ISIC 2017 challenge's measure, for comparison with its published results."""
     results = {}
     for source in sorted({r.source for r in records if r.source}):
         chosen = np.array([r.source == source for r in records])
         y = np.asarray(config.malignant_mask)[labels_of(records)[chosen]].astype(int)
         if 0 < y.sum() < len(y):
-            results[source] = screening(config, [r for r in records if r.source == source], logits[chosen])
+            chosen_records = [r for r in records if r.source == source]
+            results[source] = {**screening(config, chosen_records, logits[chosen]),
+                               "melanoma_auc": melanoma_auc(config, chosen_records, logits[chosen])}
     return results
+
+
+def melanoma_auc(config: ModelConfig, records: list[Record], logits: np.ndarray) -> float | None:
+    """AUC of P(melanoma) for melanoma against every other diagnosis (None without both)."""
+    from sklearn.metrics import roc_auc_score
+
+    is_melanoma = labels_of(records) == config.labels.index("mel")
+    if is_melanoma.all() or not is_melanoma.any():
+        return None
+    return float(roc_auc_score(is_melanoma, diagnosis_probabilities(logits, config.temperature)[:, config.labels.index("mel")]))
 
 
 def melanoma_vs_nevus_auc(config: ModelConfig, records: list[Record], logits: np.ndarray) -> float | None:
@@ -172,6 +186,7 @@ def score(classifier: Classifier, config: ModelConfig, by_side: dict, val_pixels
         **{name: evaluate(logits, y7, mask, config.temperature, config.threshold) for name, (logits, y7) in scored.items()},
         "test_screening": screening(config, test, test_logits),
         "test_by_source": by_source(config, test, test_logits),
+        "validation_by_source": by_source(config, by_side["val"], val_logits),
         "robustness": robustness(classifier, config, test),
         "single_image_latency_ms": single_image_latency_ms(classifier),
         "training": config.extra["training"],
@@ -180,18 +195,43 @@ def score(classifier: Classifier, config: ModelConfig, by_side: dict, val_pixels
 
 
 def gate_flags(gate: Gate, pixels: np.ndarray, features: np.ndarray) -> dict:
-    """How many images the gate withholds a verdict from, and for which check."""
+    """How often the gate withholds a result (`no_result`: blank, grey, not_dermoscopy) or cautions (`caution`:
+    blurred, unfamiliar), and for which check."""
     codes = [f[0] for f in gate.check(pixels, features) if f]
+    no_result = sum(code in NOT_A_LESION_PHOTO for code in codes)
     return {"gate_flag_rate": len(codes) / len(pixels), "gate_flags": len(codes),
+            "no_result_rate": no_result / len(pixels), "caution_rate": (len(codes) - no_result) / len(pixels),
             "gate_flags_by_check": {code: codes.count(code) for code in sorted(set(codes))}}
+
+
+def negative_features(classifier: Classifier) -> np.ndarray:
+    """Pooled gate features of the fitting part of the negative corpus, prepared as uploads are."""
+    from train.negatives import fitting_images, fitting_views
+
+    config = classifier.config
+    pixels = np.stack([prepare_image(view, config.input_size, config.preprocessing) for view in fitting_views(fitting_images())])
+    return outputs_of(classifier, pixels)[1]
+
+
+def negatives_detection(classifier: Classifier) -> dict:
+    """The served decision on the held-out part of the negative corpus: how many get no result, how many a referral."""
+    from train.negatives import held_out_images
+
+    images = held_out_images()
+    predictions = classifier.predict(list(images.values()))
+    missed = [name for name, p in zip(images, predictions, strict=True) if p.meaningful]
+    codes = [p.warning_code or "none" for p in predictions]
+    return {"n": len(images), "no_result": len(images) - len(missed), "referred": sum(p.decision_code == "refer" for p in predictions),
+            "by_check": {code: codes.count(code) for code in sorted(set(codes))}, "missed": missed}
 
 
 def fit_gate(classifier: Classifier, out: Path, train: list[Record], val: list[Record], val_pixels: np.ndarray,
              val_features: np.ndarray) -> dict:
-    """Fit the quality / not-dermoscopy gate on every training image, save it and serve it from `classifier`;
-    measure its false alarms on validation, overall and per acquisition source."""
+    """Fit the gate on every training image (and the negative corpus's fitting part), save it and serve it from
+    `classifier`; measure it on validation, overall and per acquisition source, and on the held-out negatives."""
     pixels = load_pixels(train, classifier.config.input_size, classifier.config.preprocessing)
-    gate = Gate.fit(pixels, outputs_of(classifier, pixels)[1])
+    negatives = negative_features(classifier)
+    gate = Gate.fit(pixels, outputs_of(classifier, pixels)[1], negatives)
     gate.save(out)
     classifier.gate = gate
     flags = gate_flags(gate, val_pixels, val_features)
@@ -201,14 +241,19 @@ def fit_gate(classifier: Classifier, out: Path, train: list[Record], val: list[R
         by_source[source] = {"n": int(chosen.sum()), **gate_flags(gate, val_pixels[chosen], val_features[chosen])}
     return {
         "train_images_fitted": len(train),
+        "negative_images_fitted": len(negatives),
         "layers": classifier.config.gate_layers,
         "distance_quantile": DISTANCE_QUANTILE,
+        "detector_quantile": DETECTOR_QUANTILE,
         "validation_images": len(val),
         "validation_false_alarm_rate": flags["gate_flag_rate"],
+        "validation_no_result_rate": flags["no_result_rate"],
+        "validation_caution_rate": flags["caution_rate"],
         "validation_false_alarms_by_check": flags["gate_flags_by_check"],
         "validation_false_alarms_by_source": by_source,
-        "thresholds": {"max_distance": gate.max_distance, "min_contrast": gate.min_contrast, "min_sharpness": gate.min_sharpness,
-                       "min_chroma": gate.min_chroma},
+        "held_out_negatives": negatives_detection(classifier),
+        "thresholds": {"max_distance": gate.max_distance, "min_detector_score": gate.min_detector_score,
+                       "min_contrast": gate.min_contrast, "min_sharpness": gate.min_sharpness, "min_chroma": gate.min_chroma},
     }
 
 
@@ -231,6 +276,7 @@ def refit_gate(folder: Path, records: list[Record], by_side: dict, held_out: lis
     config = ModelConfig.load(folder)
     config.gate_layer = GATE_LAYER[config.backbone]  # refitted, so it follows the current design
     config.save(folder)
+    (folder / files.GATE).unlink(missing_ok=True)  # refitted below; a gate of an earlier design would not load
     classifier = Classifier(folder)
     size, preprocessing = config.input_size, config.preprocessing
     val_pixels = load_pixels(by_side["val"], size, preprocessing)
