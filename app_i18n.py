@@ -235,15 +235,12 @@ EN: dict[str, str] = {
     "about_in_source_note": "Warnings on the first row: validation split.",
     "about_other_clinic": "Another clinic: {source}",
     "about_other_archive": "Another archive: {source}",
-    "about_external": "**Outside this project's data.** An external evaluation of the model trained on {date} ({which}) "
-    "reported lower figures still on 1,203 dermoscopy photos from two other clinics, not part of HAM10000: sensitivity "
-    "84.1% (45 of 292 melanomas got “no flag”, two of them thicker than 0.76 mm) and a quality-check warning on 13.2% of "
-    "the photos. Reported to the project in issue #25; not reproduced here.",
-    "about_external_this": "this model",
-    "about_external_earlier": "an earlier model",
-    "about_rounding": "**How precise the numbers are.** P(malignancy) is shown to the whole percent: in that evaluation, "
-    "saving the same photo again as a JPEG (quality 95) moved it by up to 6.3 points, so a figure like 12.3% would claim "
-    "more than the model holds. The API and the CSV keep full precision.",
+    "about_rounding": "**How precise the numbers are.** P(malignancy) is shown to the whole percent: saving the same "
+    "photo again as a JPEG (quality {quality}) moved it by {p95} points or less for 95 of 100 photos, and by up to {max} "
+    "points ({n} original dermatoscope photos), so a figure like 12.3% would claim more than the model holds. The API "
+    "and the CSV keep full precision.",
+    "about_rounding_unmeasured": "**How precise the numbers are.** P(malignancy) is shown to the whole percent: a photo "
+    "saved again as a JPEG gets a slightly different one. The API and the CSV keep full precision.",
     "src_rosendahl": "rosendahl (Queensland, Australia)",
     "src_vidir_modern": "vidir_modern (Vienna, modern dermatoscopes)",
     "src_vidir_molemax": "vidir_molemax (Vienna, MoleMax camera)",
@@ -464,15 +461,11 @@ KO: dict[str, str] = {
     "about_in_source_note": "첫 줄의 경고 비율은 검증 세트에서 잰 것입니다.",
     "about_other_clinic": "다른 병원: {source}",
     "about_other_archive": "다른 아카이브: {source}",
-    "about_external": "**이 프로젝트 데이터 밖에서.** {date}에 학습한 모델({which})을 외부에서 평가한 결과, HAM10000에 없는 두 "
-    "병원의 더모스코피 사진 1,203장에서 더 낮은 수치가 보고되었습니다. 민감도 84.1%(흑색종 292개 중 45개가 ‘표시 없음’, 그중 "
-    "2개는 두께 0.76mm 초과), 사진의 13.2%에 품질 검사 경고. 이슈 #25로 프로젝트에 보고된 수치이며 여기서 재현하지는 "
-    "않았습니다.",
-    "about_external_this": "이 모델",
-    "about_external_earlier": "이전 모델",
-    "about_rounding": "**숫자의 정밀도.** 악성 확률은 정수 퍼센트로 표시합니다. 그 평가에서 같은 사진을 품질 95의 JPEG로 다시 "
-    "저장하자 최대 6.3%포인트가 움직였으므로, 12.3% 같은 숫자는 모델이 가진 것보다 많은 것을 주장합니다. API와 CSV는 전체 "
-    "정밀도를 유지합니다.",
+    "about_rounding": "**숫자의 정밀도.** 악성 확률은 정수 퍼센트로 표시합니다. 같은 사진을 품질 {quality}의 JPEG로 다시 "
+    "저장하면 사진 100장 중 95장에서 {p95}%포인트 이하, 최대 {max}%포인트 움직였으므로(원본 더모스코프 사진 {n}장), 12.3% 같은 "
+    "숫자는 모델이 가진 것보다 많은 것을 주장합니다. API와 CSV는 전체 정밀도를 유지합니다.",
+    "about_rounding_unmeasured": "**숫자의 정밀도.** 악성 확률은 정수 퍼센트로 표시합니다. 같은 사진을 JPEG로 다시 저장하면 "
+    "값이 조금 달라집니다. API와 CSV는 전체 정밀도를 유지합니다.",
     "src_rosendahl": "rosendahl (호주 퀸즐랜드)",
     "src_vidir_modern": "vidir_modern (빈, 최신 더모스코프)",
     "src_vidir_molemax": "vidir_molemax (빈, MoleMax 카메라)",

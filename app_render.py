@@ -36,11 +36,9 @@ from inference.preprocess import square_box
 
 DISPLAY_SIDE = 360  # px: longest side of the photos shown in a result card and a report
 CARD_CLASS = {"refer": "slc-referral", "no_flag": "slc-noflag", "uncertain": "slc-uncertain"}
-# P(malignant) points: re-saving the same photo as JPEG quality 95 moved it by up to 6.3 (issue 25). Closer than this
-# to the threshold, a card says the decision could flip on a retaken photo.
-NEAR_THRESHOLD = 0.063
-# The external evaluation quoted in the About tab was of the model trained on this date (issue 25).
-EXTERNAL_CHECK_MODEL_DATE = "2026-11-29"
+# P(malignant): closer than this to the threshold, a card says the decision could flip on a retaken photo. Re-saving the
+# same photo as a JPEG moves P by a few points (`resave` in metrics.json, `python -m train.resave`).
+NEAR_THRESHOLD = 0.05
 CSV_COLUMNS = [*COLUMNS, "model"]  # the batch CLI's columns, then the model that produced the row
 
 
@@ -518,11 +516,18 @@ def _metrics_lines(lang: str, metrics: dict) -> list[str]:
 # What makes two training runs the same recipe (seed and held-out source aside); a key a run does not record counts
 # as the default (0, off).
 RECIPE_KEYS = ("pretrained", "image_size", "epochs_max", "batch_size", "lr", "schedule", "label_smoothing", "ema", "head_epochs",
-               "source_weights", "augmentation", "colour_constancy")
+               "source_weights", "augmentation", "colour_constancy", "archives", "archive_weights")
+RECIPE_DEFAULTS = {"archives": ["HAM10000"], "archive_weights": "none"}  # runs recorded before these keys existed
 
 
 def same_recipe(training: dict, served: dict) -> bool:
+    training, served = RECIPE_DEFAULTS | training, RECIPE_DEFAULTS | served
     return all(training.get(k) == served.get(k) or not (training.get(k) or served.get(k)) for k in RECIPE_KEYS)
+
+
+def gate_design(gate: dict | None) -> tuple:
+    """What makes two gates' figures comparable: their distance and detector quantiles."""
+    return (gate or {}).get("distance_quantile"), (gate or {}).get("detector_quantile")
 
 
 @dataclass
@@ -542,41 +547,21 @@ def _figures(held: dict, warnings: float | None) -> dict:
 
 
 def held_out_results(metrics: dict, tta: bool = True) -> list[HeldOut]:
-    """What metrics.json records out of source: the `out_of_source` runs of the served recipe (by held-out source,
-    with TTA when served with it; the gate's rate only for runs whose gate has the served design) and whatever
-    `out_of_archive` holds (one dict of figures, a dict of them by archive, or a list of runs with `held_out`)."""
+    """The `out_of_source` runs of metrics.json with the served recipe, by held-out source (with TTA when served with
+    it; the gate's rate only for runs whose gate has the served design): a clinic of HAM10000 held out, or a whole
+    archive (`held_out_kind`)."""
     served_training = metrics.get("training") or {}
-    gate_design = (metrics.get("gate") or {}).get("distance_quantile")
+    served_gate = gate_design(metrics.get("gate"))
     found: dict[tuple[str, str], HeldOut] = {}
-
-    def add(kind: str, source: str, run: dict) -> None:
-        held = run.get("held_out_tta") if tta and isinstance(run.get("held_out_tta"), dict) else run.get("held_out")
-        if not isinstance(held, dict):
-            return
-        rate = (run.get("held_out") or {}).get("gate_flag_rate", held.get("gate_flag_rate"))
-        run_gate = (run.get("gate") or {}).get("distance_quantile", gate_design)
-        figures = _figures(held, rate if run_gate == gate_design else None)
-        found.setdefault((kind, source), HeldOut(kind, source, [])).figures.append(figures)
-
     for run in metrics.get("out_of_source") or []:
         training = run.get("training") or {}
-        if isinstance(run, dict) and same_recipe(training, served_training) and training.get("holdout_source"):
-            add("clinic", training["holdout_source"], run)
-    archive = metrics.get("out_of_archive")
-    if isinstance(archive, dict) and "n" in archive:
-        archive = [{"held_out": archive, "archive": archive.get("archive") or archive.get("name") or "other"}]
-    elif isinstance(archive, dict):
-        archive = [{"held_out": v, "archive": k} for k, v in archive.items() if isinstance(v, dict)]
-    for run in archive if isinstance(archive, list) else []:
-        if not isinstance(run, dict):
+        if not (same_recipe(training, served_training) and training.get("holdout_source")):
             continue
-        training = run.get("training") or {}
-        if "held_out" not in run:
-            run = {"held_out": run}
-        if training and not same_recipe(training, served_training):
-            continue
-        name = run.get("archive") or training.get("holdout_archive") or run.get("run") or "other"
-        add("archive", str(name), run)
+        held = run["held_out_tta"] if tta and "held_out_tta" in run else run["held_out"]
+        same_gate = gate_design(run.get("gate")) == served_gate
+        figures = _figures(held, run["held_out"].get("gate_flag_rate") if same_gate else None)
+        kind = run.get("held_out_kind", "clinic")
+        found.setdefault((kind, training["holdout_source"]), HeldOut(kind, training["holdout_source"], [])).figures.append(figures)
     return list(found.values())
 
 
@@ -614,9 +599,16 @@ def _outside_lines(lang: str, metrics: dict, tta: bool, identity: ModelIdentity)
             lines += ["", t(lang, "about_in_source_note")]
     if not results:
         lines += ["", t(lang, "about_outside_none")]
-    which = "about_external_this" if identity.date == EXTERNAL_CHECK_MODEL_DATE else "about_external_earlier"
-    lines += ["", t(lang, "about_external", date=EXTERNAL_CHECK_MODEL_DATE, which=t(lang, which)), "", t(lang, "about_rounding")]
-    return lines
+    return [*lines, "", rounding_note(lang, metrics)]
+
+
+def rounding_note(lang: str, metrics: dict | None) -> str:
+    """Why P is shown to the whole percent, with the measured spread when metrics.json has it."""
+    resave = (metrics or {}).get("resave")
+    if not resave:
+        return t(lang, "about_rounding_unmeasured")
+    return t(lang, "about_rounding", quality=resave["quality"], p95=f"{resave['p95_points']:.1f}", max=f"{resave['max_points']:.1f}",
+             n=f"{resave['photos']:,}")
 
 
 def render_about(lang: str, identity: ModelIdentity, config: ModelConfig, metrics: dict | None) -> str:
@@ -640,7 +632,7 @@ def render_about(lang: str, identity: ModelIdentity, config: ModelConfig, metric
         text += ["", t(lang, "about_fallback")]
     text += ["", t(lang, "about_results"), ""]
     if not metrics:
-        return "\n".join([*text, t(lang, "about_no_metrics"), "", t(lang, "about_rounding")])
+        return "\n".join([*text, t(lang, "about_no_metrics"), "", rounding_note(lang, metrics)])
     text += [*_metrics_lines(lang, metrics), ""]
     splits = [(name, metrics[name]) for name in ("validation", "test") if isinstance(metrics.get(name), dict)]
     text += [f"| {t(lang, 'about_metric')} | " + " | ".join(t(lang, f"about_{name}") for name, _ in splits) + " |",

@@ -8,13 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference.gate import DISTANCE_QUANTILE
+from inference.gate import DETECTOR_QUANTILE, DISTANCE_QUANTILE
 from train.ensemble import ensemble_rows
 from train.model_card import served_gate_runs
 from train.screening_threshold import TARGETS, target_table
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
-MAX_HELD_OUT_GATE_FLAGS = 0.02
+MAX_HELD_OUT_CAUTION = 0.03
+MAX_HELD_OUT_NO_RESULT = 0.01
 ROSENDAHL = [RESULTS / "loso-rosendahl-A-origin", RESULTS / "loso-rosendahl-A-origin-seed7"]
 
 
@@ -60,10 +61,14 @@ def test_paired_auc_difference_is_zero_against_itself_and_sees_a_clear_loss():
     assert loss["difference_95ci"][0] < loss["difference"] < loss["difference_95ci"][1] < 0
 
 
-def test_the_gate_withholds_at_most_2_percent_of_every_held_out_source():
-    """Issue target: a source held out of training and of the gate (another clinic or dermatoscope) is not refused."""
-    runs = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("loso-*/holdout.json"))]
-    served = served_gate_runs(runs, DISTANCE_QUANTILE)
-    assert {run["training"]["holdout_source"] for run in served} >= {"rosendahl", "vidir_modern", "vienna_dias"}
-    worst = max(served, key=lambda run: run["held_out"]["gate_flag_rate"])
-    assert worst["held_out"]["gate_flag_rate"] <= MAX_HELD_OUT_GATE_FLAGS, worst["training"]["holdout_source"]
+def test_the_gate_rarely_cautions_and_almost_never_refuses_a_held_out_source():
+    """Issue targets: on a source held out of training and of the gate (another clinic or dermatoscope, or another
+    archive), `unfamiliar` (with `blurred`: a caution) on at most 3% of its photos; no result (not a lesion photo) on
+    hardly any."""
+    runs = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("*/holdout.json"))]
+    served = served_gate_runs(runs, {"distance_quantile": DISTANCE_QUANTILE, "detector_quantile": DETECTOR_QUANTILE})
+    assert served, "no recorded run with the served gate design"
+    for run in served:
+        source = run["training"]["holdout_source"]
+        assert run["held_out"]["caution_rate"] <= MAX_HELD_OUT_CAUTION, source
+        assert run["held_out"]["no_result_rate"] <= MAX_HELD_OUT_NO_RESULT, source

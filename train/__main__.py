@@ -287,6 +287,7 @@ def run_config(args: argparse.Namespace, argv: list[str] | None, preprocessing: 
                 "ema": args.ema,
                 "head_epochs": args.head_epochs,
                 "source_weights": args.source_weights,
+                "archives": [a.name for a in used],
                 "archive_weights": args.archive_weights,
                 "augmentation": args.augment,
                 "colour_constancy": args.colour_constancy,

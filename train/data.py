@@ -27,14 +27,18 @@ class Archive:
     metadata: str
     citation: str
     license: str
+    sources: tuple[str, ...]  # its acquisition sources (`dataset` column)
 
 
 ARCHIVES = (
-    Archive("HAM10000", "HAM10000_metadata.csv", "Tschandl et al. 2018, doi:10.1038/sdata.2018.161", "CC BY-NC 4.0"),
+    Archive("HAM10000", "HAM10000_metadata.csv", "Tschandl et al. 2018, doi:10.1038/sdata.2018.161", "CC BY-NC 4.0",
+            ("vidir_molemax", "vidir_modern", "rosendahl", "vienna_dias")),
     # No lesion ids are published for ISIC 2017: each image is its own lesion group.
     Archive("ISIC 2017", "labels.csv", "Codella et al. 2018, arXiv:1710.05006 (ISIC Archive)",
-            "ISIC Archive terms (attribution, non-commercial)"),
+            "ISIC Archive terms (attribution, non-commercial)", ("isic2017",)),
 )
+# Holding one of these out holds out a whole archive (every clinic and dermatoscope of it), not one clinic.
+WHOLE_ARCHIVE_SOURCES = tuple(a.sources[0] for a in ARCHIVES if len(a.sources) == 1)
 METADATA = ARCHIVES[0].metadata
 
 
@@ -169,10 +173,12 @@ def sources(records: list[Record]) -> list[str]:
 
 
 def write_split(path: str | Path, records: list[Record], split: dict[str, str]) -> None:
+    """split.csv: the side of every image the split covers (an archive added after the model was trained is not in
+    it: none of its images was used)."""
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["image_id", "lesion_id", "dx", "split", "dataset"])
-        writer.writerows([r.image_id, r.lesion_id, r.dx, split[r.image_id], r.source] for r in records)
+        writer.writerows([r.image_id, r.lesion_id, r.dx, split[r.image_id], r.source] for r in records if r.image_id in split)
 
 
 def read_split(path: str | Path) -> dict[str, str]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from inference import model_files as files
 from inference.config import LABEL_NAMES, ModelConfig
 from inference.disclaimer import DISCLAIMER
+from train.data import WHOLE_ARCHIVE_SOURCES
 
 # The out-of-source runs' recipe: their table names a run's departures from these.
 RECIPE_BACKBONE, RECIPE_LR, RECIPE_EPOCHS = "efficientnet_lite0", 5e-4, 6
@@ -61,6 +62,32 @@ def screening_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
+# The ISIC 2017 challenge's own benchmark, on its 600-image test set (not this repository's split of its 2,150 photos).
+ISIC2017_CHALLENGE = "the ISIC 2017 challenge's best melanoma AUC was about 0.87 on its own 600-image test set (Codella et al. 2018)"
+
+
+def negatives_sentence(gate: dict) -> str:
+    """The held-out part of the negative corpus (train/negatives.py): how many got no result, how many a referral."""
+    negatives = gate.get("held_out_negatives")
+    if not negatives:
+        return ""
+    return (f" On {negatives['n']} held-out images that are not dermoscopy (photos shipped with other packages, generated "
+            f"charts, drawings, documents; never fitted on): {negatives['no_result']} without a result, {negatives['referred']} "
+            "referred.")
+
+
+def archive_table(metrics: dict) -> str:
+    """Validation and test figures per archive at the shipped threshold, with the melanoma AUC of P(melanoma)."""
+    lines = ["| images | n (malignant) | AUC (P(malignant)) | melanoma AUC (P(melanoma)) | sensitivity (95% CI) | specificity (95% CI) |",
+             "|---|---|---|---|---|---|"]
+    for split in ("validation", "test"):
+        for archive, m in metrics.get(f"{split}_by_archive", {}).items():
+            melanoma = "-" if m.get("melanoma_auc") is None else f"{m['melanoma_auc']:.3f}"
+            lines.append(f"| {split}, {archive} | {m['n']} ({m['malignant']}) | {m['auc']:.3f} | {melanoma} | "
+                         f"{_interval(m, 'sensitivity')} | {_interval(m, 'specificity')} |")
+    return "\n".join(lines)
+
+
 def twins_table(metrics: dict) -> str:
     """The same photos as training copies and as the dermatoscope's originals (twins of the val+test lesions)."""
     twins = metrics["twins"]
@@ -92,14 +119,16 @@ def twins_table(metrics: dict) -> str:
 
 
 def gate_table(metrics: dict) -> str:
-    """How often the gate withholds a verdict on the validation photos, overall and per acquisition source."""
+    """How often the gate gives no result or a caution on the validation photos, overall and per acquisition source."""
     gate = metrics["gate"]
-    rows = [("all sources", gate["validation_images"], gate["validation_false_alarm_rate"], gate["validation_false_alarms_by_check"])]
-    rows += [(f"`{source}`", m["n"], m["gate_flag_rate"], m["gate_flags_by_check"])
-             for source, m in gate["validation_false_alarms_by_source"].items()]
-    lines = ["| validation photos from | n | gate: no verdict | by check |", "|---|---|---|---|"]
-    for name, n, rate, checks in rows:
-        lines.append(f"| {name} | {n} | {_pct(rate)} | {', '.join(f'{c} {k}' for c, k in checks.items()) or '-'} |")
+    overall = {"n": gate["validation_images"], "no_result_rate": gate["validation_no_result_rate"],
+               "caution_rate": gate["validation_caution_rate"], "gate_flags_by_check": gate["validation_false_alarms_by_check"]}
+    rows = [("all sources", overall)]
+    rows += [(f"`{source}`", m) for source, m in gate["validation_false_alarms_by_source"].items()]
+    lines = ["| validation photos from | n | no result | caution | by check |", "|---|---|---|---|---|"]
+    for name, m in rows:
+        checks = ", ".join(f"{c} {k}" for c, k in m["gate_flags_by_check"].items()) or "-"
+        lines.append(f"| {name} | {m['n']} | {_pct(m['no_result_rate'])} | {_pct(m['caution_rate'])} | {checks} |")
     return "\n".join(lines)
 
 
@@ -158,30 +187,42 @@ def holdout_twins_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def served_gate_runs(runs: list[dict], distance_quantile: float) -> list[dict]:
-    """The out-of-source runs whose gate has the served design (older runs kept an earlier one)."""
-    return [run for run in runs if run.get("gate", {}).get("distance_quantile") == distance_quantile]
+def gate_design(gate: dict) -> tuple:
+    """What makes two gates comparable: their distance and detector quantiles (older runs kept an earlier design)."""
+    return gate.get("distance_quantile"), gate.get("detector_quantile")
+
+
+def served_gate_runs(runs: list[dict], gate: dict) -> list[dict]:
+    """The out-of-source runs whose gate has the design of `gate` (the served one)."""
+    return [run for run in runs if gate_design(run.get("gate", {})) == gate_design(gate)]
 
 
 def gate_out_of_source(metrics: dict) -> str:
-    """One sentence: the range of held-out flag rates of the out-of-source runs whose gate has the served design."""
-    rates = [run["held_out"]["gate_flag_rate"]
-             for run in served_gate_runs(metrics.get("out_of_source", []), metrics["gate"]["distance_quantile"])]
-    if not rates:
+    """One sentence: the range of no-result and caution rates on held-out sources, over the runs whose gate has the
+    served design."""
+    runs = served_gate_runs(metrics.get("out_of_source", []), metrics["gate"])
+    if not runs:
         return ""
-    return (f" On a source held out of training and of the gate it withheld a verdict on {_pct(min(rates))} to {_pct(max(rates))} of that "
-            f"source's photos ({len(rates)} runs in `out_of_source`).")
+    no_result, caution = ([run["held_out"][key] for run in runs] for key in ("no_result_rate", "caution_rate"))
+    return (f" On a source held out of training and of the gate: no result for {_pct(min(no_result))} to {_pct(max(no_result))} "
+            f"of its photos, a caution for {_pct(min(caution))} to {_pct(max(caution))} ({len(runs)} runs in `out_of_source`).")
+
+
+def _rate(figures: dict, key: str) -> str:
+    return _pct(figures[key]) if key in figures else "-"
 
 
 def gate_holdout_table(results: list[dict]) -> str:
-    """How often each run's gate (refitted on its own training images) withholds a verdict, in source and held out."""
-    lines = ["| run | gate layers (distance percentile) | in-source validation | held-out source |", "|---|---|---|---|"]
+    """How often each run's gate (refitted on its own training images) answers, on in-source validation photos and on
+    the held-out source: any answer, no result, a caution (runs with the earlier one-answer gate: any answer only)."""
+    lines = ["| run | gate: distance / detector percentile | validation: any answer | held-out source: any answer | "
+             "held-out: no result | held-out: caution |", "|---|---|---|---|---|---|"]
     for result in results:
         held, gate = result["held_out"], result["gate"]
-        layers = ", ".join(f"`{name}`" for name in gate["layers"])
-        percentile = f"{100 * gate['distance_quantile']:g}th"
-        lines.append(f"| `{result['run']}` | {layers} ({percentile}) | {_pct(gate['validation_false_alarm_rate'])} | "
-                     f"{_pct(held['gate_flag_rate'])} ({held['gate_flags']} of {held['n']}) |")
+        detector = f"{100 * gate['detector_quantile']:g}th" if "detector_quantile" in gate else "none (earlier gate)"
+        lines.append(f"| `{result['run']}` | {100 * gate['distance_quantile']:g}th / {detector} | "
+                     f"{_pct(gate['validation_false_alarm_rate'])} | {_pct(held['gate_flag_rate'])} ({held['gate_flags']} of "
+                     f"{held['n']}) | {_rate(held, 'no_result_rate')} | {_rate(held, 'caution_rate')} |")
     return "\n".join(lines)
 
 
@@ -196,6 +237,10 @@ def read_holdout_runs(runs: list[Path]) -> list[dict]:
         config = ModelConfig.load(run)
         result["training"].setdefault("backbone", config.backbone)
         result["training"].setdefault("source_weights", config.extra["data"].get("source_weights", "none"))
+        result["training"].setdefault("archives", list(config.extra["data"].get("images_by_archive", {"HAM10000": None})))
+        result["training"].setdefault("archive_weights", "none")
+        # A whole archive held out (every image of it unseen), or one acquisition source of HAM10000 (another clinic)
+        result["held_out_kind"] = "archive" if result["training"]["holdout_source"] in WHOLE_ARCHIVE_SOURCES else "clinic"
         if (run / files.HOLDOUT_TWINS).exists():
             twins = json.loads((run / files.HOLDOUT_TWINS).read_text())
             result["held_out_twins"] = twins["by_source"][result["training"]["holdout_source"]]
@@ -217,6 +262,13 @@ def write_model_card(folder: Path, config: ModelConfig, metrics: dict) -> None:
         f"| {name} | {m['auc']:.3f} | {_pct(m['sensitivity'])} | {_pct(m['specificity'])} |" for name, m in metrics["robustness"].items()
     )
     labels = "\n".join(f"- `{k}`: {v}" + (" (malignant)" if k in config.malignant_labels else "") for k, v in LABEL_NAMES.items())
+    archives = list(data.get("images_by_archive") or {"HAM10000": None})
+    datasets = "\n".join(f"- {a.lower().replace(' ', '-')}" for a in archives)
+    isic_credit = ("\nISIC 2017: Codella N. et al. \"Skin Lesion Analysis Toward Melanoma Detection: A Challenge at the 2017 ISBI, "
+                   "Hosted by the ISIC.\" arXiv:1710.05006 (2017); images and labels from the ISIC Archive (isic-archive.com), "
+                   "under its terms (attribution; treated as non-commercial)." if "ISIC 2017" in archives else "")
+    by_archive = "".join(f"; {name}: {sizes['train']} / {sizes['val']} / {sizes['test']}"
+                         for name, sizes in (data.get("images_by_archive") or {}).items() if len(archives) > 1)
     card = f"""---
 license: cc-by-nc-4.0
 library_name: keras
@@ -229,20 +281,20 @@ tags:
 - keras
 - grad-cam
 datasets:
-- ham10000
+{datasets}
 metrics:
 - roc_auc
 - sensitivity
 - specificity
 model-index:
-- name: {config.backbone}-ham10000
+- name: {config.backbone}-{"-".join(a.lower().replace(" ", "") for a in archives)}
   results:
   - task:
       type: image-classification
       name: benign vs malignant pigmented skin lesion
     dataset:
-      type: ham10000
-      name: HAM10000 (lesion-disjoint test split)
+      type: {archives[0].lower().replace(" ", "")}
+      name: {" + ".join(archives)} (lesion-disjoint test split)
     metrics:
     - type: roc_auc
       value: {test["auc"]:.4f}
@@ -255,7 +307,7 @@ model-index:
       value: {test["balanced_accuracy_7class"]:.4f}
 ---
 
-# Pigmented skin lesion classifier ({config.backbone}, HAM10000)
+# Pigmented skin lesion classifier ({config.backbone}, {" + ".join(archives)})
 
 > **{DISCLAIMER}**
 
@@ -289,6 +341,12 @@ From `python -m train.report MODEL_DIR --data-dir DIR` (this card's metrics.json
 
 Intervals: 2,000 bootstrap resamples of lesions. The sources are HAM10000's acquisition sources (`dataset` column).
 
+### Per archive (shipped threshold)
+
+{archive_table(metrics) if "test_by_archive" in metrics else "(not measured)"}
+
+For comparison, {ISIC2017_CHALLENGE}: other test photos, so not a like-for-like figure.
+
 ### Original photos (twins)
 
 Uploads larger than the training copy are first made like it: whole frame resampled to a short side of
@@ -319,11 +377,13 @@ Each run's command is its `training.command` in metrics.json (`out_of_source`); 
 | none | {test["auc"]:.3f} | {_pct(test["sensitivity"])} | {_pct(test["specificity"])} |
 {robustness}
 
-### Quality / not-dermoscopy gate
+### Quality check
 
-An image that does not look like the training images (blank, blurred, black-and-white, or far from them in the features of
-layers {", ".join(f"`{name}`" for name in config.gate_layers)}) gets a warning instead of a verdict. False alarms on the
-validation dermoscopy images: {_pct(metrics["gate"]["validation_false_alarm_rate"])}.{gate_out_of_source(metrics)}
+Two answers (layers {", ".join(f"`{name}`" for name in config.gate_layers)}; `inference/gate.py`). A photo that is not a usable
+photo of a skin lesion (`blank`, `grey`, `not_dermoscopy`) gets no result and the decision "uncertain": on the validation
+dermoscopy photos {_pct(metrics["gate"]["validation_no_result_rate"])}.{negatives_sentence(metrics["gate"])}
+A dermoscopy photo the model judges less well (`blurred`, `unfamiliar`) gets a caution beside its decision: on the validation
+photos {_pct(metrics["gate"]["validation_caution_rate"])}.{gate_out_of_source(metrics)}
 On the 600x450 originals: the twins table above. `python -m train.report FOLDER --data-dir DIR --gate-only` re-measures both.
 
 {gate_table(metrics) if "validation_false_alarms_by_source" in metrics["gate"] else ""}
@@ -344,8 +404,9 @@ Not for screening, triage or diagnosis of any person.
   other skin diseases, or clinical (non-dermoscopic) photos; its output on them is meaningless.
 - Trained on HAM10000's 200x150 copy: larger uploads are first made like that copy (resampled and JPEG-compressed,
   see above). Fine structures visible only at higher resolution are not used.
-- HAM10000 comes from two sites (Vienna, Queensland) and mostly light skin types; performance on other
-  populations, devices and skin types is unknown. A different dermatoscope's colour or sharpness can shift the output.
+- HAM10000 comes from two sites (Vienna, Queensland), ISIC 2017 (where used) mostly from Memorial Sloan Kettering
+  (New York), both mostly light skin types; performance on other populations, devices and skin types is unknown.
+  A different dermatoscope's colour or sharpness can shift the output.
 - Labels: over half are histopathology-confirmed, the rest follow-up, expert consensus or confocal microscopy.
 - The test split is from the same source as the training data; expect lower figures on independent data.
 
@@ -357,9 +418,10 @@ Not for screening, triage or diagnosis of any person.
 
 HAM10000: Tschandl P., Rosendahl C., Kittler H. "The HAM10000 dataset, a large collection of multi-source
 dermatoscopic images of common pigmented skin lesions." Sci. Data 5, 180161 (2018), doi:10.1038/sdata.2018.161.
-Licence: **CC BY-NC 4.0 (non-commercial use only, with attribution)**; this model, trained on it,
-inherits the non-commercial term. Split {data["split"]}: {data["images"]["train"]} / {data["images"]["val"]} /
-{data["images"]["test"]} images (train / validation / test); no lesion on two sides (`split.csv`).
+Licence: **CC BY-NC 4.0 (non-commercial use only, with attribution)**.{isic_credit}
+This model, trained on {" and ".join(archives)}, inherits the **non-commercial** term. Split {data["split"]}:
+{data["images"]["train"]} / {data["images"]["val"]} / {data["images"]["test"]} images (train / validation / test){by_archive};
+no lesion on two sides (`split.csv`).
 `dx_type`, age, sex and body site are never model inputs.
 
 ## How to use
@@ -412,7 +474,7 @@ if __name__ == "__main__":
         metrics = json.loads((folder / files.METRICS).read_text())
         metrics["out_of_source"] = [
             {k: v for k, v in run.items() if k in ("run", "training", "threshold", "validation", "held_out", "held_out_tta", "gate",
-                                                 "held_out_twins")}
+                                                 "held_out_twins", "held_out_kind", "validation_by_source")}
             for run in read_holdout_runs([Path(arg) for arg in sys.argv[3:]])
         ]
         (folder / files.METRICS).write_text(json.dumps(metrics, indent=2) + "\n")

@@ -27,6 +27,7 @@ from train.backbones import GATE_LAYER
 from train.data import Record, load_pixels, write_split
 from train.evaluate import choose_threshold, evaluate, fit_temperature, screening_summary
 from train.model_card import write_model_card
+from train.resave import resave_summary
 
 LATENCY_RUNS = 30
 BATCH = 64  # images per forward call while scoring
@@ -125,17 +126,18 @@ def screening(config: ModelConfig, records: list[Record], logits: np.ndarray) ->
     return screening_summary(y, p, config.threshold, groups, labels, config.labels.index("mel"))
 
 
-def by_source(config: ModelConfig, records: list[Record], logits: np.ndarray) -> dict:
-    """The screening summary per acquisition source (sources with both benign and malignant images), with the
-    melanoma AUC of P(melanoma): the ISIC 2017 challenge's measure, for comparison with its published results."""
+def by_source(config: ModelConfig, records: list[Record], logits: np.ndarray, key: str = "source") -> dict:
+    """The screening summary per acquisition source (or per `archive`), for those with both benign and malignant
+    images, with the melanoma AUC of P(melanoma): the ISIC 2017 challenge's measure, to set beside its results."""
     results = {}
-    for source in sorted({r.source for r in records if r.source}):
-        chosen = np.array([r.source == source for r in records])
+    groups = np.array([getattr(r, key) for r in records])
+    for group in sorted({g for g in groups if g}):
+        chosen = groups == group
         y = np.asarray(config.malignant_mask)[labels_of(records)[chosen]].astype(int)
         if 0 < y.sum() < len(y):
-            chosen_records = [r for r in records if r.source == source]
-            results[source] = {**screening(config, chosen_records, logits[chosen]),
-                               "melanoma_auc": melanoma_auc(config, chosen_records, logits[chosen])}
+            chosen_records = [r for r, c in zip(records, chosen, strict=True) if c]
+            results[group] = {**screening(config, chosen_records, logits[chosen]),
+                              "melanoma_auc": melanoma_auc(config, chosen_records, logits[chosen])}
     return results
 
 
@@ -187,6 +189,8 @@ def score(classifier: Classifier, config: ModelConfig, by_side: dict, val_pixels
         "test_screening": screening(config, test, test_logits),
         "test_by_source": by_source(config, test, test_logits),
         "validation_by_source": by_source(config, by_side["val"], val_logits),
+        "test_by_archive": by_source(config, test, test_logits, key="archive"),
+        "validation_by_archive": by_source(config, by_side["val"], val_logits, key="archive"),
         "robustness": robustness(classifier, config, test),
         "single_image_latency_ms": single_image_latency_ms(classifier),
         "training": config.extra["training"],
@@ -322,6 +326,8 @@ def write_model_folder(model: keras.Model, config: ModelConfig, out: Path, recor
     metrics, test_logits = score(classifier, config, by_side, val_pixels, val_logits)
     metrics["model_megabytes"] = round((out / files.MODEL).stat().st_size / 2**20, 1)
     metrics |= gate_and_twins(classifier, out, records, by_side["train"], by_side["val"], val_pixels, val_features, originals_dir)
+    if originals_dir is not None and originals_dir.is_dir():  # how many digits of P mean anything
+        metrics["resave"] = resave_summary(classifier, sorted(originals_dir.glob("*.jpg")))
     (out / files.METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
     np.savez(work_dir(out) / "logits.npz", val=val_logits, test=test_logits, val_labels=labels_of(by_side["val"]),
              test_labels=labels_of(by_side["test"]), val_ids=[r.image_id for r in by_side["val"]])
@@ -390,7 +396,8 @@ def main(argv: list[str] | None = None) -> int:
     model = keras.saving.load_model(args.model_dir / files.MODEL, safe_mode=True, compile=False)
     if args.weights:
         model.load_weights(args.weights)
-    if held_out is not None:
+    if held_out is not None:  # also a model trained without ever seeing the source: it is then scored as held out
+        config.extra["training"]["holdout_source"] = args.holdout_source
         result = write_holdout_report(model, config, args.model_dir, records, split, by_side, held_out)
         print(json.dumps({k: result["held_out"][k] for k in ("n", "auc", "sensitivity", "specificity", "missed")}))
         return 0
