@@ -31,7 +31,7 @@ from app_i18n import (
 )
 from inference import ImageRejected, Prediction
 from inference.__main__ import COLUMNS, result_row
-from inference.config import MALIGNANT_LABELS, ModelConfig
+from inference.config import MALIGNANT_LABELS, ModelConfig, same_recipe
 from inference.preprocess import square_box
 
 DISPLAY_SIDE = 360  # px: longest side of the photos shown in a result card and a report
@@ -515,16 +515,6 @@ def _metrics_lines(lang: str, metrics: dict) -> list[str]:
 
 # What makes two training runs the same recipe (seed and held-out source aside); a key a run does not record counts
 # as the default (0, off).
-RECIPE_KEYS = ("pretrained", "image_size", "epochs_max", "batch_size", "lr", "schedule", "label_smoothing", "ema", "head_epochs",
-               "source_weights", "augmentation", "colour_constancy", "archives", "archive_weights")
-RECIPE_DEFAULTS = {"archives": ["HAM10000"], "archive_weights": "none"}  # runs recorded before these keys existed
-
-
-def same_recipe(training: dict, served: dict) -> bool:
-    training, served = RECIPE_DEFAULTS | training, RECIPE_DEFAULTS | served
-    return all(training.get(k) == served.get(k) or not (training.get(k) or served.get(k)) for k in RECIPE_KEYS)
-
-
 def gate_design(gate: dict | None) -> tuple:
     """What makes two gates' figures comparable: their distance and detector quantiles."""
     return (gate or {}).get("distance_quantile"), (gate or {}).get("detector_quantile")

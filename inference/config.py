@@ -228,3 +228,15 @@ def default_preprocessing(
         colour_constancy=colour_constancy,
         **NORMALISATION[backbone],
     )
+
+
+# The training choices that make two runs "the same recipe" (config.json `training`), whatever data they held out:
+# the out-of-source runs of the served recipe are its evidence on the page and in README.
+RECIPE_KEYS = ("pretrained", "image_size", "epochs_max", "batch_size", "lr", "schedule", "label_smoothing", "ema", "head_epochs",
+               "source_weights", "augmentation", "colour_constancy", "archives", "archive_weights")
+RECIPE_DEFAULTS = {"archives": ["HAM10000"], "archive_weights": "none"}  # runs recorded before these keys existed
+
+
+def same_recipe(training: dict, served: dict) -> bool:
+    training, served = RECIPE_DEFAULTS | training, RECIPE_DEFAULTS | served
+    return all(training.get(k) == served.get(k) or not (training.get(k) or served.get(k)) for k in RECIPE_KEYS)

@@ -95,6 +95,16 @@ def test_the_app_and_the_cli_import_only_runtime_requirements():
                 assert provided.get(top, top).lower() in runtime, f"{source.name} imports {top}"
 
 
+def test_readme_summary_comes_from_the_bundled_metrics():
+    """README's "How well it works" table is `python -m train.model_card --summary` of the bundled folder."""
+    import json
+
+    from train.model_card import summary_table
+
+    metrics = json.loads((ROOT / "models" / "skin-lesion-lite0" / "metrics.json").read_text())
+    assert summary_table(metrics) in README
+
+
 def test_screening_and_twin_tables_come_from_metrics():
     """docs/results.md's screening, original-photo and gate tables are `python -m train.model_card --screening` of the bundled folder."""
     import json

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from inference import model_files as files
-from inference.config import LABEL_NAMES, ModelConfig
+from inference.config import LABEL_NAMES, ModelConfig, same_recipe
 from inference.disclaimer import DISCLAIMER
 from train.data import WHOLE_ARCHIVE_SOURCES
 
@@ -85,6 +85,49 @@ def archive_table(metrics: dict) -> str:
             melanoma = "-" if m.get("melanoma_auc") is None else f"{m['melanoma_auc']:.3f}"
             lines.append(f"| {split}, {archive} | {m['n']} ({m['malignant']}) | {m['auc']:.3f} | {melanoma} | "
                          f"{_interval(m, 'sensitivity')} | {_interval(m, 'specificity')} |")
+    return "\n".join(lines)
+
+
+def _span(values: list[float], fmt) -> str:
+    low, high = fmt(min(values)), fmt(max(values))
+    return low if low == high else f"{low} to {high}"
+
+
+def summary_table(metrics: dict) -> str:
+    """README's "How well it works": photos the shipped model never saw, in source, on originals, at held-out clinics
+    and archives (out-of-source runs of its recipe, and the archive held out of a HAM10000-only run), at the threshold."""
+    lines = ["| photos never seen in training | n (malignant) | AUC | sensitivity / specificity at the threshold | "
+             "quality check: no result / caution |", "|---|---|---|---|---|"]
+    gate = metrics["gate"]
+    for archive, m in (metrics.get("test_by_archive") or {"HAM10000": metrics["test_screening"]}).items():
+        lines.append(f"| test split, {archive} | {m['n']:,} ({m['malignant']:,}) | {m['auc']:.3f} | {_pct(m['sensitivity'])} / "
+                     f"{_pct(m['specificity'])} | {_pct(gate['validation_no_result_rate'])} / {_pct(gate['validation_caution_rate'])} "
+                     "(validation) |")
+    if "twins" in metrics:
+        twins, m = metrics["twins"], metrics["twins"]["originals"]
+        lines.append(f"| the dermatoscope's 600x450 originals of validation and test lesions | {twins['n']} ({twins['malignant']}) | "
+                     f"{m['auc']:.3f} | {_pct(m['sensitivity'])} / {_pct(m['specificity'])} | {_pct(m['gate_flag_rate'])} (any) |")
+    runs = metrics.get("out_of_source", [])
+    groups: dict[str, list[dict]] = {}
+    for run in runs:
+        training = run["training"]
+        if run.get("held_out_kind") == "archive":
+            key = f"another archive: `{training['holdout_source']}` held out of a {' + '.join(training['archives'])} model"
+        elif same_recipe(training, metrics["training"]):
+            key = f"another clinic: `{training['holdout_source']}` held out of training (this recipe)"
+        else:
+            continue
+        groups.setdefault(key, []).append(run)
+    for key, group in groups.items():
+        held = [run.get("held_out_tta", run["held_out"]) if metrics.get("tta") else run["held_out"] for run in group]
+        plain = [run["held_out"] for run in group]
+        gated = [p for p, run in zip(plain, group, strict=True) if gate_design(run["gate"]) == gate_design(gate)]
+        quality = (f"{_span([p['no_result_rate'] for p in gated], _pct)} / {_span([p['caution_rate'] for p in gated], _pct)}"
+                   if gated else "-")
+        runs_note = f" ({len(group)} runs)" if len(group) > 1 else ""
+        lines.append(f"| {key}{runs_note} | {held[0]['n']:,} ({held[0]['confusion']['tp'] + held[0]['confusion']['fn']:,}) | "
+                     f"{_span([h['auc'] for h in held], lambda v: f'{v:.3f}')} | {_span([h['sensitivity'] for h in held], _pct)} / "
+                     f"{_span([h['specificity'] for h in held], _pct)} | {quality} |")
     return "\n".join(lines)
 
 
@@ -479,6 +522,8 @@ if __name__ == "__main__":
         ]
         (folder / files.METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
         write_model_card(folder, ModelConfig.load(folder), metrics)
+    elif sys.argv[1:2] == ["--summary"]:  # README's "How well it works"
+        print(summary_table(json.loads((Path(sys.argv[2]) / files.METRICS).read_text())))
     elif sys.argv[1:2] == ["--screening"]:  # screening, twin and gate tables of one model folder
         folder = Path(sys.argv[2])
         metrics = json.loads((folder / files.METRICS).read_text())
