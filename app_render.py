@@ -31,7 +31,7 @@ from app_i18n import (
 )
 from inference import ImageRejected, Prediction
 from inference.__main__ import COLUMNS, result_row
-from inference.config import MALIGNANT_LABELS, ModelConfig, same_recipe
+from inference.config import MALIGNANT_LABELS, ModelConfig, gate_design, same_recipe
 from inference.preprocess import square_box
 
 DISPLAY_SIDE = 360  # px: longest side of the photos shown in a result card and a report
@@ -513,11 +513,6 @@ def _metrics_lines(lang: str, metrics: dict) -> list[str]:
     return lines
 
 
-# What makes two training runs the same recipe (seed and held-out source aside); a key a run does not record counts
-# as the default (0, off).
-def gate_design(gate: dict | None) -> tuple:
-    """What makes two gates' figures comparable: their distance and detector quantiles."""
-    return (gate or {}).get("distance_quantile"), (gate or {}).get("detector_quantile")
 
 
 @dataclass

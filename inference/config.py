@@ -240,3 +240,9 @@ RECIPE_DEFAULTS = {"archives": ["HAM10000"], "archive_weights": "none"}  # runs 
 def same_recipe(training: dict, served: dict) -> bool:
     training, served = RECIPE_DEFAULTS | training, RECIPE_DEFAULTS | served
     return all(training.get(k) == served.get(k) or not (training.get(k) or served.get(k)) for k in RECIPE_KEYS)
+
+
+def gate_design(gate: dict | None) -> tuple:
+    """What makes two gates' figures comparable (a run's metrics `gate`): their distance and detector quantiles; older
+    runs kept an earlier design."""
+    return (gate or {}).get("distance_quantile"), (gate or {}).get("detector_quantile")

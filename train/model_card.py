@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from inference import model_files as files
-from inference.config import LABEL_NAMES, ModelConfig, same_recipe
+from inference.config import LABEL_NAMES, ModelConfig, gate_design, same_recipe
 from inference.disclaimer import DISCLAIMER
 from train.data import WHOLE_ARCHIVE_SOURCES
 
@@ -236,11 +236,6 @@ def holdout_twins_table(results: list[dict]) -> str:
         lines.append(f"| `{result['run']}` | {m['n']} ({m['malignant']}) | {' / '.join(f'{x:.3f}' for x in both['auc'])} | "
                      f"{' / '.join(map(_pct, both['sensitivity']))} | {' / '.join(map(_pct, both['specificity']))} |")
     return "\n".join(lines)
-
-
-def gate_design(gate: dict) -> tuple:
-    """What makes two gates comparable: their distance and detector quantiles (older runs kept an earlier design)."""
-    return gate.get("distance_quantile"), gate.get("detector_quantile")
 
 
 def served_gate_runs(runs: list[dict], gate: dict) -> list[dict]:
