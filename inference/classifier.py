@@ -190,6 +190,7 @@ class Classifier:
         probabilities = diagnosis_probabilities(logits, cfg.temperature)
         p_malignant = malignant_probability(probabilities, cfg.malignant_mask)
         warnings = self.gate.check(pixels, gate_features)
+        heatmaps = self.explainer.heatmaps(activations, p_malignant >= cfg.threshold) if explain else None  # one pass for all
         predictions = iter(range(len(usable)))
         results: list[Prediction | ImageRejected] = []
         for photo in photos:
@@ -206,8 +207,8 @@ class Classifier:
                 image=photo,
             )
             if explain:
-                towards_malignant = bool(p_malignant[i] >= cfg.threshold)  # what the probability says, shown even if not meaningful
-                prediction.heatmap = self.explainer.heatmap(activations[i], towards_malignant=towards_malignant)
+                # towards what the probability says, shown even if not meaningful
+                prediction.heatmap = heatmaps[i]
                 prediction.overlay = overlay(photo, prediction.heatmap, square_box(*photo.size))
             results.append(prediction)
         return results
