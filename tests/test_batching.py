@@ -130,3 +130,20 @@ def test_a_batch_survives_an_unexpected_failure(app_module, mixed_inputs, monkey
     refused = [a for a in answers if "error" in a]
     assert len(refused) == 1 and len(answers) == len(paths)
     assert all(0 <= a["p_malignant"] <= 1 and Image.open(o).size for a, o in zip(answers, overlays, strict=True) if "error" not in a)
+
+
+def test_tta_views_in_one_call_equal_each_view_alone(bundled_classifier):
+    """forward(tta=True) runs the image and its 3 extra views as one batch: the mean of each view's logits alone."""
+    from inference.outputs import tta_views
+    from inference.preprocess import normalise
+
+    clf = bundled_classifier
+    size = clf.config.input_size
+    pixels = np.random.default_rng(1).integers(0, 255, size=(3, size, size, 3), dtype=np.uint8)
+    logits, activations, features = clf.forward(pixels, tta=True)
+    plain_logits, plain_activations, plain_features = clf.forward(pixels, tta=False)
+    batch = normalise(pixels.astype(np.float32), clf.config.preprocessing)
+    per_view = [plain_logits] + [clf._head(clf._backbone(view)[0]).numpy() for view in tta_views(batch)]  # one call per view
+    assert np.allclose(logits, np.mean(per_view, axis=0), atol=ATOL)
+    assert np.allclose(activations, plain_activations, atol=ATOL) and np.allclose(features, plain_features, atol=ATOL)
+    assert not np.allclose(logits, plain_logits, atol=ATOL)  # the views do change the answer
