@@ -44,24 +44,49 @@ class Run:
         return len(self.latencies) / self.wall if self.wall else 0.0
 
 
+def run_threads(target, n: int, timeout: float) -> None:
+    """target(0) ... target(n - 1), each in its own thread, all at once; returns when all are done (or after timeout)."""
+    threads = [threading.Thread(target=target, args=(i,), daemon=True) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    end = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.1, end - time.monotonic()))
+
+
 def load_one(model: str | None, images: list[Path], clients: int, requests: int, time_limit: float, max_batch: int) -> Run:
     """`clients` threads, each sending `requests` requests one after another, against `python app.py --max-batch N`."""
     run = Run(max_batch)
     latencies, errors = run.latencies, run.errors
     lock = threading.Lock()
     with AppServer(model, startup_timeout=300, args=["--max-batch", str(max_batch)]) as server:
-        warm = _client(server.url)
-        for path in images[:5]:
-            predict_file(warm, path)
+        # Connected before the clock starts (each client reads the app's config once); then a warm-up burst of
+        # concurrent requests, so that batches of every size have run before memory is read.
+        connected: list = [None] * clients
+
+        def connect(index: int) -> None:
+            try:
+                connected[index] = _client(server.url)
+            except Exception as error:
+                with lock:
+                    errors[f"connect: {type(error).__name__}: {error}"[:160]] += requests
+
+        run_threads(connect, clients, timeout=300)
+
+        def warm_up(index: int) -> None:
+            try:
+                if connected[index]:
+                    predict_file(connected[index], images[index % len(images)])
+            except Exception as error:  # not part of the measured load
+                say(f"warm-up request failed: {type(error).__name__}: {error}")
+
+        run_threads(warm_up, clients, timeout=300)
         rss_before = server.rss_mb()
         deadline = time.monotonic() + time_limit
 
         def client_loop(index: int) -> None:
-            try:
-                client = _client(server.url)
-            except Exception as error:
-                with lock:
-                    errors[f"connect: {type(error).__name__}: {error}"[:160]] += requests
+            client = connected[index]
+            if client is None:
                 return
             for k in range(requests):
                 if time.monotonic() > deadline:
@@ -84,11 +109,7 @@ def load_one(model: str | None, images: list[Path], clients: int, requests: int,
 
         say(f"load: {clients} clients x {requests} requests, --max-batch {max_batch}")
         started = time.monotonic()
-        threads = [threading.Thread(target=client_loop, args=(i,), daemon=True) for i in range(clients)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(max(1.0, deadline - time.monotonic() + 150))
+        run_threads(client_loop, clients, timeout=max(1.0, deadline - time.monotonic() + 150))
         wall = time.monotonic() - started
         alive = server.alive()
         rss_after = server.rss_mb() if alive else float("nan")
@@ -121,7 +142,8 @@ def run_load(model: str | None, images: list[Path], clients: int, requests: int,
     table.add("batched / one by one: throughput", "", f"{ratio:.2f}x", "")
     table.notes.append("`/predict` (predict with TTA + Grad-CAM + overlay PNG) on HAM10000 test images; both servers run one model "
                        "call at a time: one by one, each call is one request; batched, it is every `/predict` request waiting "
-                       f"(up to {max_batch}). RSS read from /proc after a 5-request warm-up. The two servers ran one after the other.")
+                       f"(up to {max_batch}). Clients connect before the clock starts; RSS is read after a warm-up of one request "
+                       "per client, all at once. The two servers ran one after the other, on the same machine as the clients.")
     for r in runs:
         for message, count in r.errors.most_common(5):
             table.notes.append(f"- `--max-batch {r.max_batch}`: {count} x {message}")
