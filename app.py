@@ -57,7 +57,7 @@ log = logging.getLogger("app")
 ROOT = Path(__file__).resolve().parent
 CSS_FILE = ROOT / "app.css"
 MAX_FILE_SIZE = "25mb"  # the same limit as inference.preprocess.MAX_BYTES, enforced before upload completes
-QUEUE_SIZE = 20  # requests waiting at most; beyond it users are told the queue is full
+QUEUE_SIZE = 64  # requests waiting at most (~13 s of work at the ~5 requests/s measured): beyond it, "Queue is full"
 MODEL_EVENTS = {"concurrency_id": "model", "concurrency_limit": 1}  # TensorFlow on 2 cores: one model call at a time
 # `/predict` requests waiting together go through the model as one batch (Gradio's batch=True): one forward pass, one
 # Grad-CAM pass. 1 serves them one by one. docs/performance.md has the measured choice.

@@ -10,6 +10,7 @@ before (after a warm-up) and after, to catch a per-request leak. Exit code 1 whe
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 import time
@@ -34,6 +35,11 @@ class Run:
     wall: float = 0.0
     rss: tuple[float, float, float] = (0.0, 0.0, 0.0)  # before, after, peak (MB)
     alive: bool = True
+    app_cpu: float = 0.0  # CPU seconds the app used during the load
+    client_cpu: float = 0.0  # CPU seconds this process (the clients) used during the load
+
+    def per_request_ms(self, seconds: float) -> str:
+        return ms(seconds / len(self.latencies) * 1000) if self.latencies else "-"
 
     @property
     def failed(self) -> int:
@@ -42,6 +48,12 @@ class Run:
     @property
     def throughput(self) -> float:
         return len(self.latencies) / self.wall if self.wall else 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_threads(target, n: int, timeout: float) -> None:
@@ -108,9 +120,11 @@ def load_one(model: str | None, images: list[Path], clients: int, requests: int,
                         latencies.append(time.perf_counter() - start)
 
         say(f"load: {clients} clients x {requests} requests, --max-batch {max_batch}")
-        started = time.monotonic()
+        started, app_cpu, client_cpu = time.monotonic(), cpu_seconds(server.proc.pid), time.process_time()
         run_threads(client_loop, clients, timeout=max(1.0, deadline - time.monotonic() + 150))
         wall = time.monotonic() - started
+        run.client_cpu = time.process_time() - client_cpu
+        run.app_cpu = cpu_seconds(server.proc.pid) - app_cpu if server.alive() else float("nan")
         alive = server.alive()
         rss_after = server.rss_mb() if alive else float("nan")
         rss_peak = server.rss_mb("VmHWM") if alive else float("nan")
@@ -132,6 +146,8 @@ def run_load(model: str | None, images: list[Path], clients: int, requests: int,
     for q in (50, 95):
         table.add(f"latency p{q} (client side, queueing included)",
                   *(ms(percentile_ms(r.latencies, q)) if r.latencies else "-" for r in runs), "")
+    table.add("app CPU time per request", *(r.per_request_ms(r.app_cpu) for r in runs), "")
+    table.add("load generator (the clients, this process) CPU time per request", *(r.per_request_ms(r.client_cpu) for r in runs), "")
     growth = [r.rss[1] - r.rss[0] for r in runs]
     table.add("app RSS before -> after (peak)", *(f"{r.rss[0]:.0f} -> {r.rss[1]:.0f} MB ({r.rss[2]:.0f})" for r in runs), "")
     table.add("RSS growth", *(f"{g:+.0f} MB" for g in growth), f"<= {RSS_GROWTH_BOUND_MB} MB: "
