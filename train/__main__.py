@@ -41,6 +41,7 @@ from train.data import (
     split_by_lesion,
     write_split,
 )
+from train.recipes import RECIPES
 from train.report import work_dir, write_holdout_report, write_model_folder
 from train.twins import default_originals_dir
 
@@ -50,36 +51,33 @@ HEAD_LR = 1e-3  # --head-epochs: constant Adam learning rate of the head-only ph
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The defaults are the shipped recipe (`train.recipes.SHIPPED`); `--recipe origin` starts from the origin's
+    instead; any flag given overrides the recipe's value."""
     p = argparse.ArgumentParser(prog="python -m train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--recipe", choices=sorted(RECIPES), default="shipped",
+                   help="the defaults of every flag below: shipped (the bundled model) or origin (the project's origin: ResNet50)")
     p.add_argument(
         "--data-dir", nargs="+", default=["data/ham10000"],
         help="one or more archive folders (HAM10000: HAM10000_metadata.csv; ISIC 2017: labels.csv), <image_id>.jpg anywhere "
         "below each; all are read into one table and split by lesion within each archive",
     )
-    p.add_argument("--backbone", choices=sorted(GRADCAM_LAYER), default="efficientnet_lite0")
+    p.add_argument("--backbone", choices=sorted(GRADCAM_LAYER))
     p.add_argument("--out", required=True, help="model folder to write (the layout of the Hub model repo)")
-    p.add_argument("--image-size", type=int, default=224, help="model input size in pixels")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (Adam)")
-    p.add_argument("--schedule", choices=["constant", "cosine"], default="constant", help="constant (the origin) or warm-up + cosine decay")
-    p.add_argument("--label-smoothing", type=float, default=0.0)
-    p.add_argument(
-        "--sampling",
-        choices=["natural", "balanced"],
-        default="balanced",
-        help="balanced: every malignant training image plus as many benign ones (the origin); natural: all images, class-weighted loss",
-    )
-    p.add_argument(
-        "--target-sensitivity",
-        type=float,
-        default=0.90,
-        help="the shipped threshold is the highest one reaching this sensitivity on validation",
-    )
-    p.add_argument("--augment", choices=sorted(AUGMENTATIONS), default="origin",
-                   help="shift: + light, blur, vignette, tight crops; illumination, crops: one of those pieces; "
-                        "device: + blur, sharpening, JPEG quality, vignette")
-    p.add_argument("--colour-constancy", choices=["none", "shades_of_gray"], default="none", help="part of the shared preprocessing")
+    p.add_argument("--image-size", type=int, help="model input size in pixels")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float, help="peak learning rate (Adam)")
+    p.add_argument("--schedule", choices=["constant", "cosine"], help="constant (the origin) or warm-up + cosine decay")
+    p.add_argument("--label-smoothing", type=float)
+    p.add_argument("--sampling", choices=["natural", "balanced"],
+                   help="balanced: every malignant training image plus as many benign ones (the origin); natural: all images, "
+                        "class-weighted loss")
+    p.add_argument("--target-sensitivity", type=float,
+                   help="calibration: the shipped threshold is the highest one reaching this sensitivity on validation")
+    p.add_argument("--augment", choices=sorted(AUGMENTATIONS),
+                   help="origin: flips, turns, zoom, brightness; shift: + light, blur, vignette, tight crops; illumination, crops: "
+                        "one of those pieces; device: origin + blur, sharpening, JPEG quality, vignette")
+    p.add_argument("--colour-constancy", choices=["none", "shades_of_gray"], help="part of the shared preprocessing")
     p.add_argument(
         "--holdout-source",
         help="out-of-source validation: train and validate without this acquisition source (`dataset` column), "
@@ -91,14 +89,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "of a source (MoleMax photos are nearly all nevi) is no evidence for the label")
     p.add_argument("--archive-weights", choices=["none", "equal"], default="none",
                    help="equal: weight images so that every archive (HAM10000, ISIC 2017) carries the same total weight")
-    p.add_argument("--tta", action="store_true",
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction,
                    help="serve with test-time augmentation (flips and turns averaged); scored both ways on validation")
     p.add_argument("--ema", type=float, default=0.0,
                    help="keep an exponential moving average of the weights with this momentum (0: off); validation, "
                         "checkpoints and the shipped model use the averaged weights")
     p.add_argument("--head-epochs", type=int, default=0,
                    help="first train only the head on the frozen ImageNet features for this many epochs (LP-FT), then everything")
-    p.add_argument("--patience", type=int, default=3, help="early stopping: epochs without a better validation AUC")
+    p.add_argument("--patience", type=int, help="early stopping: epochs without a better validation AUC")
     p.add_argument("--no-pretrained", action="store_true", help="start from random weights instead of ImageNet")
     p.add_argument("--max-steps", type=int, default=0, help="smoke run: stop each epoch after this many batches")
     p.add_argument("--limit", type=int, default=0, help="smoke run: use at most this many images per split")
@@ -106,6 +104,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last epoch checkpoint")
     p.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras progress: 1 bar, 2 one line per epoch")
     p.add_argument("--push", metavar="REPO_ID", help="after training, push the model folder to this Hugging Face Hub repo")
+    recipe = p.parse_known_args(argv)[0].recipe
+    p.set_defaults(**RECIPES[recipe])
     return p.parse_args(argv)
 
 

@@ -8,9 +8,8 @@ from inference import model_files as files
 from inference.config import LABEL_NAMES, ModelConfig, gate_design, same_recipe
 from inference.disclaimer import DISCLAIMER
 from train.data import WHOLE_ARCHIVE_SOURCES
+from train.recipes import SHIPPED
 
-# The out-of-source runs' recipe: their table names a run's departures from these.
-RECIPE_BACKBONE, RECIPE_LR, RECIPE_EPOCHS = "efficientnet_lite0", 5e-4, 6
 MIN_MALIGNANT_PER_ROW = 10  # a per-source row of the twin table needs this many cancers to say anything
 
 
@@ -180,13 +179,14 @@ def gate_table(metrics: dict) -> str:
 
 
 def recipe_label(training: dict) -> str:
-    """A training run's recipe in words: its augmentation and colour constancy, and whatever departs from the recipe."""
+    """A training run's recipe in words: its augmentation and colour constancy, and whatever departs from the shipped
+    recipe (the out-of-source runs' recipe)."""
     recipe = f"{training['augmentation']} augmentation, colour constancy {training['colour_constancy']}"
-    if training["backbone"] != RECIPE_BACKBONE:
+    if training["backbone"] != SHIPPED["backbone"]:
         recipe = f"{training['backbone']} at {training['image_size']} px, {recipe}"
-    if training["lr"] != RECIPE_LR:
+    if training["lr"] != SHIPPED["lr"]:
         recipe += f", peak learning rate {training['lr']:g}"
-    if training.get("epochs_max", RECIPE_EPOCHS) != RECIPE_EPOCHS:
+    if training.get("epochs_max", SHIPPED["epochs"]) != SHIPPED["epochs"]:
         recipe += f", {training['epochs_max']} epochs"
     if training["source_weights"] != "none":
         recipe += f", source weights {training['source_weights']}"
