@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from inference.gate import DETECTOR_QUANTILE, DISTANCE_QUANTILE
-from train.ensemble import ensemble_rows
+from train.experiments.ensemble import ensemble_rows
+from train.experiments.screening_threshold import TARGETS, target_table
 from train.model_card import served_gate_runs
-from train.screening_threshold import TARGETS, target_table
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 MAX_HELD_OUT_CAUTION = 0.03
@@ -53,8 +53,8 @@ def test_paired_auc_difference_is_zero_against_itself_and_sees_a_clear_loss():
     (row 5 of README's table) lost 0.06 of AUC, far outside what resampling these images moves."""
     from sklearn.metrics import roc_auc_score
 
-    from train.ensemble import held_out_probabilities
     from train.evaluate import auc, paired_auc_differences
+    from train.experiments.ensemble import held_out_probabilities
 
     y, ids, (recipe, weighted) = held_out_probabilities([ROSENDAHL[0], RESULTS / "loso-rosendahl-E-source-weights"])
     assert auc(y, recipe) == pytest.approx(roc_auc_score(y, recipe))

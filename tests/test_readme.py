@@ -53,14 +53,18 @@ def test_readme_lists_every_warning_code_and_diagnosis():
         assert f"`{label}`" in README, label
 
 
-def test_third_party_snippet_in_readme_is_the_tested_one():
-    """From load_model to the end of p_malignant, docs/hub.md shows exactly what tests/third_party_snippet.py runs."""
-    tested = (ROOT / "tests" / "third_party_snippet.py").read_text()
+def test_the_hub_page_shows_the_tested_snippet():
+    """docs/hub.md shows exactly train/hub_snippet.py, the snippet tests/test_hub.py runs from a model card."""
+    snippet = (ROOT / "train" / "hub_snippet.py").read_text()
+    assert "```python\n" + snippet + "```" in HUB
 
-    def core(text: str) -> str:
-        return re.search(r"^model = keras\.saving\.load_model.*?^    return float\(.*?\)$", text, re.S | re.M).group(0)
 
-    assert core(HUB) == core(tested)
+def test_the_snippet_pins_the_runtime_requirements():
+    """The packages the snippet asks for are the versions the app runs with (requirements.txt)."""
+    snippet = (ROOT / "train" / "hub_snippet.py").read_text()
+    pins = re.search(r"^pip install (.+)$", snippet, re.M).group(1).split()
+    required = (ROOT / "requirements.txt").read_text().split()
+    assert pins and all(pin in required for pin in pins), pins
 
 
 def test_every_figure_in_the_results_table_comes_from_metrics(tmp_path):
@@ -158,8 +162,8 @@ def test_out_of_source_twin_rows_come_from_the_recorded_twin_runs():
 
 
 def test_ensemble_table_comes_from_the_recorded_runs():
-    """docs/results.md's ensemble table is `python -m train.ensemble` of the folders it names (indented under its bullet)."""
-    from train.ensemble import ensemble_table
+    """docs/results.md's ensemble table is `python -m train.experiments.ensemble` of the folders it names (indented under its bullet)."""
+    from train.experiments.ensemble import ensemble_table
 
     folders = re.search(r"`python -m train\.ensemble\s+(results/[^`]+)`", RESULTS).group(1).split()
     assert len(folders) >= 2
@@ -168,9 +172,9 @@ def test_ensemble_table_comes_from_the_recorded_runs():
 
 
 def test_auc_difference_tables_come_from_the_recorded_runs(data_dir):
-    """Each docs/results.md table of held-out AUC differences is `python -m train.ensemble --differences` of the folders it
+    """Each docs/results.md table of held-out AUC differences is `python -m train.experiments.ensemble --differences` of the folders it
     names (indented under its bullet): at least one per held-out source."""
-    from train.ensemble import difference_table
+    from train.experiments.ensemble import difference_table
 
     commands = re.findall(r"`python -m train\.ensemble --differences --data-dir \S+\s+(results/[^`]+)`", RESULTS)
     sources = {re.search(r"loso-([a-z_]+)-", command).group(1) for command in commands}

@@ -10,6 +10,8 @@ from inference.disclaimer import DISCLAIMER
 from train.data import WHOLE_ARCHIVE_SOURCES
 from train.recipes import SHIPPED
 
+HUB_SNIPPET = Path(__file__).with_name("hub_snippet.py")  # the card's "How to use", run by tests/test_hub.py
+
 MIN_MALIGNANT_PER_ROW = 10  # a per-source row of the twin table needs this many cancers to say anything
 
 
@@ -19,10 +21,10 @@ def _pct(x: float) -> str:
 
 def results_row(name: str, metrics: dict) -> str:
     """One row of the results table shared by README.md and the model card."""
-    test, crop, training = metrics["test"], metrics["test_center_square"], metrics["training"]
+    test, training = metrics["test"], metrics["training"]
     return (
         f"| {name} | {test['auc']:.3f} | {_pct(test['sensitivity'])} | {_pct(test['specificity'])} | "
-        f"{_pct(test['precision'])} | {test['balanced_accuracy_7class']:.3f} | {test['ece']:.3f} | {crop['auc']:.3f} | "
+        f"{_pct(test['precision'])} | {test['balanced_accuracy_7class']:.3f} | {test['ece']:.3f} | "
         f"{training['seconds'] / 60:.0f} min, {training['images_per_second']:.1f} img/s | {metrics['model_megabytes']} MB | "
         f"{metrics['single_image_latency_ms']:.0f} ms |"
     )
@@ -30,8 +32,8 @@ def results_row(name: str, metrics: dict) -> str:
 
 RESULTS_HEADER = (
     "| model | test AUC | sensitivity | specificity | precision (natural rate) | 7-class bal. acc. | ECE (after T) "
-    "| AUC centre-square crops | training time, speed | size | latency (1 image) |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|"
+    "| training time, speed | size | latency (1 image) |\n"
+    "|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -370,8 +372,8 @@ Given a dermoscopy photo of a pigmented skin lesion, the model gives the probabi
   {_pct(config.extra["target_sensitivity"])} sensitivity on the **validation** split; temperature
   T = {config.temperature:.3f}, also fitted on validation. Both were fixed before the test split was scored, once.
 - Accuracy {_pct(test["accuracy"])}, F1 {test["f1"]:.3f}, ECE before temperature scaling {test["ece_before_temperature"]:.3f}.
-- Centre-square crops: the preprocessing keeps the centred square of every image, so a full 4:3 frame
-  and a square crop of it are seen the same way; the crop column checks that.
+- The preprocessing keeps the centred square of every image: a full 4:3 frame and a square crop of it are the
+  same input.
 - Training: {training["epochs_run"]} epochs (best {training["best_epoch"]}), batch {training["batch_size"]}, Adam lr {training["lr"]}
   ({training["schedule"]}), {training["pretrained"]} initialisation, augmentation: {training["augmentation"]}, on a 2-core CPU.
 - Test-time augmentation (flips, a quarter turn): validation AUC {without_tta["auc"]:.3f} without,
@@ -472,19 +474,15 @@ no lesion on two sides (`split.csv`).
 
 ## How to use
 
+With nothing but this repository and five packages (the app's preprocessing, test-time augmentation, calibration
+and threshold; tested against the app to 1e-4):
+
 ```python
-import json, numpy as np, keras
-from huggingface_hub import snapshot_download
-from PIL import Image
-folder = snapshot_download("REPO_ID", revision="COMMIT")
-model, config = keras.saving.load_model(f"{{folder}}/model.keras", safe_mode=True), json.load(open(f"{{folder}}/config.json"))
+{HUB_SNIPPET.read_text().strip()}
 ```
 
-`config.json` says how to turn a photo into the model's input (a photo larger than `source_processing.short_side`
-is resampled to it with `resample` and JPEG-compressed at `jpeg_quality`; then centre square, resize to
-`input_size`, optional `colour_constancy`, `(x - mean) / std` in `channel_order`) and how to read
-its 7 logits (softmax of logits / `temperature`; P(malignant) is the sum over `malignant_labels`, compared with
-`threshold`). The project's `inference` package does all of it.
+With the project's code, which adds the quality check and the Grad-CAM map: `python -m inference photos/ --model
+REPO_ID --revision COMMIT --out results.csv`, or `python app.py --model REPO_ID --revision COMMIT`.
 
 > {DISCLAIMER}
 """

@@ -1,7 +1,7 @@
 """The model folder from a trained model, step by step, every prediction through the inference core.
 
 save the model (no optimizer state) -> calibrate on validation (temperature, threshold: a new config) ->
-score the test split once (plus TTA, crops, robustness, per source) -> fit the gate -> twin consistency ->
+score the test split once (plus TTA, robustness, per source) -> fit the gate -> twin consistency ->
 metrics.json, plots and the model card. `python -m train.report` re-runs it on an existing folder.
 """
 
@@ -21,7 +21,7 @@ from inference.classifier import NOT_A_LESION_PHOTO, Classifier
 from inference.config import ModelConfig
 from inference.gate import DETECTOR_QUANTILE, DISTANCE_QUANTILE, Gate
 from inference.outputs import diagnosis_probabilities, malignant_probability
-from inference.preprocess import center_square, load_rgb, prepare_image
+from inference.preprocess import load_rgb, prepare_image
 from train import plots
 from train.backbones import GATE_LAYER
 from train.data import Record, load_pixels, write_split
@@ -173,13 +173,11 @@ def score(classifier: Classifier, config: ModelConfig, by_side: dict, val_pixels
     test = by_side["test"]
     val_other = logits_of(classifier, val_pixels, tta=not tta)
     test_logits = logits_of(classifier, load_pixels(test, size, preprocessing), tta=tta)
-    crops = np.stack([prepare_image(center_square(load_rgb(r.path)), size, preprocessing) for r in test])
     scored = {
         "validation": (val_logits, labels_of(by_side["val"])),
         "validation_without_tta": (val_other if tta else val_logits, labels_of(by_side["val"])),
         "validation_tta": (val_logits if tta else val_other, labels_of(by_side["val"])),
         "test": (test_logits, labels_of(test)),
-        "test_center_square": (logits_of(classifier, crops, tta=tta), labels_of(test)),
     }
     metrics = {
         "temperature": config.temperature,

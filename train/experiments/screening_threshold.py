@@ -5,7 +5,7 @@ For each out-of-source run (`python -m train --holdout-source ...`), this finds 
 target whose threshold still reaches the required sensitivity on the held-out source; the shipped model's
 `--target-sensitivity` is the largest such target over the runs. The test split plays no part.
 
-    python -m train.screening_threshold runs/loso-rosendahl-A [more runs] [--required 0.90]
+    python -m train.experiments.screening_threshold runs/loso-rosendahl-A [more runs] [--required 0.90]
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def target_table(run: Path) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m train.screening_threshold", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m train.experiments.screening_threshold", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--required", type=float, default=0.90, help="sensitivity required on every held-out source")

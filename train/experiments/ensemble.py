@@ -8,8 +8,8 @@ to fit an ensemble threshold on. `--differences` gives each run's held-out AUC m
 interval from resampling lesions (the images of one lesion are not independent); it does not include the spread
 between two training runs of one recipe, which two seeds of the recipe show.
 
-    python -m train.ensemble results/loso-rosendahl-A-origin results/loso-rosendahl-A-origin-seed7
-    python -m train.ensemble --differences --data-dir data/ham10000 results/loso-rosendahl-A-origin results/...
+    python -m train.experiments.ensemble results/loso-rosendahl-A-origin results/loso-rosendahl-A-origin-seed7
+    python -m train.experiments.ensemble --differences --data-dir data/ham10000 results/loso-rosendahl-A-origin results/...
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sklearn.metrics import roc_auc_score
 
 from train.data import read_metadata
 from train.evaluate import paired_auc_differences, specificity_at_sensitivity
-from train.screening_threshold import run_probabilities
+from train.experiments.screening_threshold import run_probabilities
 
 
 def held_out_probabilities(runs: list[Path]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
@@ -70,7 +70,7 @@ def difference_table(runs: list[Path], data_dir: str | Path | list) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m train.ensemble", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m train.experiments.ensemble", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path, help="out-of-source runs with the same held-out source")
     parser.add_argument("--differences", action="store_true", help="each run's held-out AUC minus the first run's")
