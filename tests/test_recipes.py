@@ -10,7 +10,7 @@ from train.__main__ import parse_args
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_CONFIG = json.loads((ROOT / "models" / "skin-lesion-lite0" / "config.json").read_text())
-ORIGIN_CONFIG = json.loads((ROOT / "results" / "resnet50-origin-128" / "config.json").read_text())
+ORIGIN_CONFIG = json.loads((ROOT / "results" / "models" / "resnet50-origin-128" / "config.json").read_text())
 
 
 def as_recorded(args) -> dict:
@@ -41,7 +41,7 @@ def test_the_bundled_models_own_command_gives_the_same_flags_as_the_defaults():
 
 
 def test_the_origin_preset_is_the_origins_recorded_run_but_for_its_size_and_patience():
-    """The origin's run (results/resnet50-origin-128) ran at 128 px with patience 10 for lack of time; it predates the
+    """The origin's run (results/models/resnet50-origin-128) ran at 128 px with patience 10 for lack of time; it predates the
     records of the later options, and its augmentation (`origin`) is recorded in words."""
     args = as_recorded(parse_args(["--recipe", "origin", "--data-dir", "d", "--out", "o", "--image-size", "128"]))
     config, training = ORIGIN_CONFIG, ORIGIN_CONFIG["training"]

@@ -11,6 +11,7 @@ import zipfile
 import h5py
 import keras
 import numpy as np
+import pytest
 import yaml
 
 from inference.classifier import Classifier
@@ -142,3 +143,21 @@ def test_refitting_the_gate_alone_changes_the_gate_and_nothing_else(smoke_model,
     assert {k: v for k, v in after.items() if k != "gate"} == {k: v for k, v in before.items() if k != "gate"}
     assert json.loads((folder / "metrics.json").read_text()) == after
     assert Gate.load(folder).max_distance == after["gate"]["thresholds"]["max_distance"]
+
+
+@pytest.mark.slow
+def test_an_out_of_source_run_scores_the_held_out_source_it_never_saw(tmp_path, data_dir):
+    """--holdout-source: trained and calibrated without the source, then every image of it (here a smoke subset) is
+    scored, with and without TTA, and the gate's answers on it recorded; no model folder is written."""
+    from train.__main__ import main
+
+    out = tmp_path / "loso"
+    argv = ["--data-dir", str(data_dir), "--out", str(out), "--holdout-source", "vienna_dias", "--image-size", "64",
+            "--epochs", "1", "--max-steps", "2", "--limit", "48", "--batch-size", "8", "--verbose", "0"]
+    assert main(argv) == 0
+    result = json.loads((out / "holdout.json").read_text())
+    assert result["training"]["holdout_source"] == "vienna_dias"
+    assert result["held_out"]["n"] == result["held_out_tta"]["n"] == 48
+    assert 0 < result["threshold"] <= 1 and result["threshold"] == ModelConfig.load(out).threshold
+    assert "no_result_rate" in result["held_out"] and "vienna_dias" not in result["validation_by_source"]
+    assert not (out / "metrics.json").exists()

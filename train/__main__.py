@@ -2,8 +2,8 @@
 
 The recipe, top to bottom in `main`: data (split by lesion, optionally without one acquisition source) ->
 preprocessing (shared with serving) -> fit (best checkpoint by validation AUC, early stopping, resumable) ->
-either the out-of-source report, or the model folder (save -> calibrate on validation -> score the test split
-once -> gate -> twins -> metrics, plots, card; `train.report.write_model_folder`) -> push.
+calibration on validation (temperature, threshold) -> either the out-of-source report, or the model folder (score
+the test split once -> gate -> twins -> metrics, plots, card; `train.report.write_model_folder`) -> push.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from train.data import (
     write_split,
 )
 from train.recipes import RECIPES
-from train.report import work_dir, write_holdout_report, write_model_folder
+from train.report import calibrate_model_folder, work_dir, write_holdout_report, write_model_folder
 from train.twins import default_originals_dir
 
 log = logging.getLogger("train")
@@ -50,25 +50,30 @@ log = logging.getLogger("train")
 HEAD_LR = 1e-3  # --head-epochs: constant Adam learning rate of the head-only phase
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """--help keeps the description's lines and shows each flag's default (the chosen recipe's)."""
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The defaults are the shipped recipe (`train.recipes.SHIPPED`); `--recipe origin` starts from the origin's
     instead; any flag given overrides the recipe's value."""
-    p = argparse.ArgumentParser(prog="python -m train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--recipe", choices=sorted(RECIPES), default="shipped",
-                   help="the defaults of every flag below: shipped (the bundled model) or origin (the project's origin: ResNet50)")
+    recipe = argparse.ArgumentParser(add_help=False)
+    recipe.add_argument("--recipe", choices=sorted(RECIPES), default="shipped",
+                        help="the defaults of the flags below: shipped (the bundled model) or origin (the project's origin: ResNet50)")
+    p = argparse.ArgumentParser(prog="python -m train", description=__doc__, formatter_class=HelpFormatter, parents=[recipe])
     p.add_argument(
         "--data-dir", nargs="+", default=["data/ham10000"],
         help="one or more archive folders (HAM10000: HAM10000_metadata.csv; ISIC 2017: labels.csv), <image_id>.jpg anywhere "
         "below each; all are read into one table and split by lesion within each archive",
     )
-    p.add_argument("--backbone", choices=sorted(GRADCAM_LAYER))
+    p.add_argument("--backbone", choices=sorted(GRADCAM_LAYER), help="ImageNet-pretrained network")
     p.add_argument("--out", required=True, help="model folder to write (the layout of the Hub model repo)")
     p.add_argument("--image-size", type=int, help="model input size in pixels")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
+    p.add_argument("--epochs", type=int, help="at most this many epochs (early stopping may end sooner)")
+    p.add_argument("--batch-size", type=int, help="images per step")
     p.add_argument("--lr", type=float, help="peak learning rate (Adam)")
     p.add_argument("--schedule", choices=["constant", "cosine"], help="constant (the origin) or warm-up + cosine decay")
-    p.add_argument("--label-smoothing", type=float)
+    p.add_argument("--label-smoothing", type=float, help="of the cross-entropy targets")
     p.add_argument("--sampling", choices=["natural", "balanced"],
                    help="balanced: every malignant training image plus as many benign ones (the origin); natural: all images, "
                         "class-weighted loss")
@@ -104,8 +109,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last epoch checkpoint")
     p.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras progress: 1 bar, 2 one line per epoch")
     p.add_argument("--push", metavar="REPO_ID", help="after training, push the model folder to this Hugging Face Hub repo")
-    recipe = p.parse_known_args(argv)[0].recipe
-    p.set_defaults(**RECIPES[recipe])
+    p.set_defaults(**RECIPES[recipe.parse_known_args(argv)[0].recipe])
     return p.parse_args(argv)
 
 
@@ -329,13 +333,16 @@ def main(argv: list[str] | None = None) -> int:
     # 3. Fit.
     model, run = fit(args, data, preprocessing, work)
     config = run_config(args, argv, preprocessing, data, run)
-    # 4. An out-of-source run stops here: calibrate on in-source validation, score the held-out source.
-    if data.held_out:
-        write_holdout_report(model, config, out, data.records, data.split, data.by_side, data.held_out)
+    # 4. Calibration on validation, through the served forward pass: the temperature, then the threshold that reaches
+    #    --target-sensitivity (config.json). An out-of-source run calibrates without TTA and scores both ways.
+    calibrated = calibrate_model_folder(model, config, out, data.records, data.split, data.by_side["val"],
+                                        tta=False if data.held_out else None)
+    if data.held_out:  # an out-of-source run stops here: score the held-out source
+        write_holdout_report(calibrated, out, data.by_side, data.held_out)
         return 0
-    # 5. The model folder: save, calibrate, score the test split once, fit the gate, twins, metrics, plots, card.
+    # 5. The model folder: score the test split once, fit the gate, twins, metrics, plots, card.
     originals = Path(args.originals) if args.originals else default_originals_dir(args.data_dir[0])
-    write_model_folder(model, config, out, data.records, data.split, data.by_side, originals)
+    write_model_folder(calibrated, out, data.records, data.by_side, originals)
     # 6. Publish.
     if args.push:
         from train.push import PushError, push_model_folder

@@ -21,6 +21,7 @@ from inference.config import ModelConfig
 from inference.outputs import diagnosis_probabilities, malignant_probability
 from train.evaluate import binary_metrics, choose_threshold
 from train.report import work_dir
+from train.tables import run_label
 
 TARGETS = np.round(np.arange(0.90, 0.991, 0.01), 2)
 
@@ -61,13 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     chosen = []
     for run in args.runs:
         rows = target_table(run)
-        print(f"{run.name}:")
+        print(f"{run_label(run)}:")
         for row in rows:
             print("  target {validation_target:.2f}: threshold {threshold:.3f}, held-out sensitivity {held_out_sensitivity:.3f}, "
                   "specificity {held_out_specificity:.3f}, missed {held_out_missed}".format(**row))
         reaching = [r["validation_target"] for r in rows if r["held_out_sensitivity"] >= args.required]
         chosen.append(min(reaching) if reaching else None)
-    print(json.dumps({"required": args.required, "validation_target_per_run": dict(zip([r.name for r in args.runs], chosen, strict=True)),
+    print(json.dumps({"required": args.required, "validation_target_per_run": dict(zip(map(run_label, args.runs), chosen, strict=True)),
                       "validation_target": None if None in chosen else max(chosen)}))
     return 0
 
