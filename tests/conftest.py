@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(os.environ.get("HAM10000_DIR", ROOT.parent / "shared" / "data" / "ham10000"))
+# The data sets: HAM10000_DIR, else data/ham10000 in the repository (docs/training.md, "Data"), else ../shared/data
+# beside it (CI); ISIC 2017 and the originals sit beside HAM10000.
+DATA_DIR = Path(os.environ.get("HAM10000_DIR") or next(
+    (d for d in (ROOT / "data" / "ham10000", ROOT.parent / "shared" / "data" / "ham10000") if d.is_dir()), ROOT / "data" / "ham10000"))
 ISIC2017_DIR = Path(os.environ.get("ISIC2017_DIR", DATA_DIR.parent / "isic2017"))
 # Gradio and its client write temporary files; keep them out of /tmp/gradio.
 os.environ.setdefault("GRADIO_TEMP_DIR", tempfile.mkdtemp(prefix="gradio-tests-"))
