@@ -1,7 +1,7 @@
 """Refuse oversized or malformed API payloads, and events that are not the caller's to run, before Gradio does any
 work on them.
 
-A POST of a JSON list of 100,000 file items to /gradio_api/call/predict used to freeze the whole server for over a
+A POST of a JSON list of 100,000 file items to /gradio_api/call/predict would freeze the whole server for over a
 minute (Gradio walks every item before the function runs). This ASGI middleware reads the body of every JSON
 POST to Gradio's API (uploads excepted: they are multipart, limited by `max_file_size`), at most MAX_BODY bytes of
 it, and lets through only a small JSON object whose lists are all short. Anything else gets a 413 or 400 at once.

@@ -36,7 +36,7 @@ NORMALISATION = {
 
 
 # How the HAM10000 training copy (200x150) was made from the dermatoscope's 600x450 photos, as fitted on
-# twins of the train split by `python -m train.source_processing` (mean absolute difference to the copy).
+# twins of the train split by `python -m train.experiments.source_processing` (mean absolute difference to the copy).
 HAM10000_COPY_PROCESSING = {
     "short_side": 150,
     "resample": "bicubic",

@@ -17,7 +17,6 @@ from tf_keras_vis.gradcam import Gradcam
 FEATURES_LAYER = "gradcam_features"  # identity layer at the head's entry: the layer tf-keras-vis reads
 OVERLAY_ALPHA = 0.45
 COLORMAP = "jet"
-MAX_OVERLAY_SIDE = 2048  # px; the overlay is for display: a larger photo (a 12 Mpx phone shot) is shown scaled down
 
 
 def split_at(model: keras.Model, layer_name: str) -> tuple[keras.Model, keras.Model]:
@@ -89,15 +88,10 @@ def _colour_table() -> tuple[np.ndarray, np.ndarray]:
 
 
 def overlay(image: Image.Image, heatmap: np.ndarray, crop_box: tuple[int, int, int, int]) -> Image.Image:
-    """The heat map (computed on the centre square) laid over the photo, at its own resolution up to MAX_OVERLAY_SIDE.
+    """The heat map (computed on the centre square) laid over the photo at its own resolution (at most
+    `inference.preprocess.WORK_SIDE`: photos are brought down to it when decoded).
 
-    Blended in uint8 and float32 with lookup tables: float64 colour maps of a 2048 px square took ~300 MB per image."""
-    scale = MAX_OVERLAY_SIDE / max(image.size)
-    if scale < 1:  # full-size float arrays of a 56 Mpx photo take ~15 s and ~5 GB
-        image = image.resize(
-            (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BILINEAR, reducing_gap=2.0
-        )
-        crop_box = tuple(round(v * scale) for v in crop_box)
+    Blended in uint8 and float32 with lookup tables: float64 colour maps of a large square cost hundreds of MB."""
     left, top, right, bottom = crop_box
     heat = np.asarray(Image.fromarray(np.uint8(255 * heatmap)).resize((right - left, bottom - top), Image.Resampling.BICUBIC))
     colours, weights = _colour_table()

@@ -9,16 +9,31 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(os.environ.get("HAM10000_DIR", ROOT.parent / "shared" / "data" / "ham10000"))
+# The data sets: HAM10000_DIR, else data/ham10000 in the repository (docs/training.md, "Data"), else ../shared/data
+# beside it (CI); ISIC 2017 and the originals sit beside HAM10000.
+DATA_DIR = Path(os.environ.get("HAM10000_DIR") or next(
+    (d for d in (ROOT / "data" / "ham10000", ROOT.parent / "shared" / "data" / "ham10000") if d.is_dir()), ROOT / "data" / "ham10000"))
 ISIC2017_DIR = Path(os.environ.get("ISIC2017_DIR", DATA_DIR.parent / "isic2017"))
 # Gradio and its client write temporary files; keep them out of /tmp/gradio.
 os.environ.setdefault("GRADIO_TEMP_DIR", tempfile.mkdtemp(prefix="gradio-tests-"))
 
 
+DATA_FIXTURES = {"data_dir", "archive_dirs"}  # a test that uses one of these (even through another fixture) needs the data
+MISSING_DATA = ("{name} not found at {path}: put it there or set {variable} (README, \"Quick start\"; where to get it: "
+                "docs/training.md, \"Data\"). Without the data sets, `python -m pytest -m \"not data\"` runs the other tests.")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that reads a data set `data`, so that `-m "not data"` runs the rest anywhere."""
+    for item in items:
+        if DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.data)
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     if not (DATA_DIR / "HAM10000_metadata.csv").exists():
-        pytest.fail(f"HAM10000 not found at {DATA_DIR}: set HAM10000_DIR (see README)")
+        pytest.fail(MISSING_DATA.format(name="HAM10000", path=DATA_DIR, variable="HAM10000_DIR"))
     return DATA_DIR
 
 
@@ -26,7 +41,7 @@ def data_dir() -> Path:
 def archive_dirs(data_dir) -> list[Path]:
     """Every archive the shipped model may be trained on: HAM10000, then ISIC 2017."""
     if not (ISIC2017_DIR / "labels.csv").exists():
-        pytest.fail(f"ISIC 2017 not found at {ISIC2017_DIR}: set ISIC2017_DIR (see docs/training.md)")
+        pytest.fail(MISSING_DATA.format(name="ISIC 2017", path=ISIC2017_DIR, variable="ISIC2017_DIR"))
     return [data_dir, ISIC2017_DIR]
 
 

@@ -297,7 +297,7 @@ def test_about_puts_figures_from_other_clinics_beside_the_in_source_ones(bundled
     kinds = {r.source: r.kind for r in results}
     assert kinds == {"rosendahl": "clinic", "vidir_modern": "clinic", "vienna_dias": "clinic", "isic2017": "archive"}
     served = [run for run in bundled_metrics["out_of_source"]
-              if run["run"] in ("loso-rosendahl-L-device", "loso-rosendahl-L-device-seed7")]
+              if run["run"] in ("rosendahl/device-augment", "rosendahl/device-augment-seed7")]
     # the recipe's two seeds; runs of other recipes (e.g. trained with ISIC 2017) are left out
     assert len(next(r for r in results if r.source == "rosendahl").figures) == 2
     archive = next(line for line in en.splitlines() if line.startswith("| Another archive: ISIC 2017"))
@@ -328,7 +328,7 @@ def test_about_shows_whatever_held_out_figures_are_recorded(bundled_metrics):
     bare = {k: v for k, v in bundled_metrics.items() if k != "out_of_source"}
     text = app_render.render_about("en", IDENTITY, config, bare)
     assert "Not measured for this model's training recipe" in text and "| Test split" in text
-    run = next(r for r in bundled_metrics["out_of_source"] if r["run"] == "loso-rosendahl-L-device")
+    run = next(r for r in bundled_metrics["out_of_source"] if r["run"] == "rosendahl/device-augment")
     held = {"n": 600, "malignant": 117, "auc": 0.71, "sensitivity": 0.9, "specificity": 0.35, "gate_flag_rate": 0.04}
     archive_run = {**run, "held_out": held, "held_out_tta": held, "held_out_kind": "archive",
                    "training": {**run["training"], "holdout_source": "isic2017"}}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -24,7 +25,6 @@ from hub_server import HubServer
 TOKEN = "hf_testtoken_0123456789abcdefghij"
 REPO = "tester/skin-lesion-smoke"
 BROKEN_REPO = "tester/skin-lesion-broken"
-SNIPPET = Path(__file__).resolve().parent / "third_party_snippet.py"
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_TIMEOUT = 5.0  # s, what a caller would give the examples after the model
 HANG_BOUND_S = 60  # generous: the point is "returns at all", not speed
@@ -390,25 +390,53 @@ def test_check_model_folder_names_the_damaged_file(smoke_model, tmp_path):
 # -- third party ---------------------------------------------------------------------------------------------------
 
 
-def test_third_party_snippet_matches_the_classifier(hub, pushed, pulled, data_dir, tmp_path):
-    """The README snippet (plain huggingface_hub + keras + numpy + PIL) gives the app's P(malignant)."""
+@pytest.fixture(scope="module")
+def snippet_python(tmp_path_factory) -> Path:
+    """A fresh virtual environment holding only the pinned packages the model card's snippet names (from pip's cache)."""
+    from train.model_card import HUB_SNIPPET
+
+    pins = re.search(r"^pip install (.+)$", HUB_SNIPPET.read_text(), re.M).group(1).split()
+    venv = tmp_path_factory.mktemp("snippet-venv")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    installed = subprocess.run([str(python), "-m", "pip", "install", "-q", *pins], capture_output=True, text=True, timeout=900)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    return python
+
+
+def card_snippet(card: str, repo_id: str, revision: str, images: list[Path]) -> str:
+    """The model card's Python block, pointed at this repo, revision and these photos (the three lines made for it)."""
+    code = re.search(r"## How to use.*?```python\n(.*?)```", card, re.S).group(1)
+    for name, value in (("REPO_ID", repo_id), ("REVISION", revision), ("IMAGES", [str(p) for p in images])):
+        code, n = re.subn(rf"^{name} = .*$", f"{name} = {value!r}", code, count=1, flags=re.M)
+        assert n == 1, name
+    return code
+
+
+@pytest.mark.slow
+def test_the_model_cards_snippet_gives_the_apps_answers(hub, pushed, pulled, data_dir, tmp_path, snippet_python):
+    """The card's snippet, run in a clean venv on the card as pulled from the Hub, gives the app's P(malignant) and,
+    where the quality check passes, its decision."""
     from PIL import Image
     from skimage import data as skimage_data
 
     lesion = next(data_dir.rglob("ISIC_0024306.jpg"))  # a training-sized photo (150 px short side)
+    other = next(data_dir.rglob("ISIC_0024310.jpg"))
     cat = tmp_path / "chelsea.png"  # 451x300: exercises the downscale to the training level of detail
     Image.fromarray(skimage_data.chelsea()).save(cat)
     small = tmp_path / "small.jpg"  # below the training resolution: resized up only
     Image.open(lesion).resize((120, 90)).save(small)
-    images = [lesion, cat, small]
+    images = [lesion, other, cat, small]
     script = tmp_path / "snippet.py"  # run from elsewhere, so nothing of this repository can be imported
-    shutil.copyfile(SNIPPET, script)
+    script.write_text(card_snippet((pulled.folder / "README.md").read_text(), REPO, pushed["v1"], images))
     env = {**os.environ, "HF_HOME": str(tmp_path / "third-party-home")}  # downloads on its own
     env.pop("PYTHONPATH", None)
-    result = subprocess.run([sys.executable, str(script), REPO, pushed["v1"], *map(str, images)],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+    result = subprocess.run([str(snippet_python), str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    theirs = [float(line) for line in result.stdout.split()]
-    ours = [p.p_malignant for p in pulled.predict(images)]
-    assert len(theirs) == 3
-    assert theirs == pytest.approx(ours, abs=1e-3)
+    rows = [line.split("\t") for line in result.stdout.splitlines()]
+    assert [row[0] for row in rows] == [str(p) for p in images]
+    ours = pulled.predict(images)
+    assert [float(row[1]) for row in rows] == pytest.approx([p.p_malignant for p in ours], abs=1e-4)
+    for row, prediction in zip(rows, ours, strict=True):
+        if prediction.warning_code is None:
+            assert row[2] == prediction.decision_code, row

@@ -56,19 +56,23 @@ def test_readme_lists_every_warning_code_and_diagnosis():
         assert f"`{label}`" in README, label
 
 
-def test_third_party_snippet_in_readme_is_the_tested_one():
-    """From load_model to the end of p_malignant, docs/hub.md shows exactly what tests/third_party_snippet.py runs."""
-    tested = (ROOT / "tests" / "third_party_snippet.py").read_text()
+def test_the_hub_page_shows_the_tested_snippet():
+    """docs/hub.md shows exactly train/hub_snippet.py, the snippet tests/test_hub.py runs from a model card."""
+    snippet = (ROOT / "train" / "hub_snippet.py").read_text()
+    assert "```python\n" + snippet + "```" in HUB
 
-    def core(text: str) -> str:
-        return re.search(r"^model = keras\.saving\.load_model.*?^    return float\(.*?\)$", text, re.S | re.M).group(0)
 
-    assert core(HUB) == core(tested)
+def test_the_snippet_pins_the_runtime_requirements():
+    """The packages the snippet asks for are the versions the app runs with (requirements.txt)."""
+    snippet = (ROOT / "train" / "hub_snippet.py").read_text()
+    pins = re.search(r"^pip install (.+)$", snippet, re.M).group(1).split()
+    required = (ROOT / "requirements.txt").read_text().split()
+    assert pins and all(pin in required for pin in pins), pins
 
 
 def test_every_figure_in_the_results_table_comes_from_metrics(tmp_path):
     """docs/results.md's results rows are the output of `python -m train.model_card` on the shipped folders."""
-    from train.model_card import results_table
+    from train.tables import results_table
 
     table = re.search(r"^\| model \| test AUC.*?(?=\n\n)", RESULTS, re.S | re.M).group(0)
     folders = re.search(r"python -m train\.model_card (models/[^`\n]+)", RESULTS).group(1).split()
@@ -102,7 +106,7 @@ def test_readme_summary_comes_from_the_bundled_metrics():
     """README's "How well it works" table is `python -m train.model_card --summary` of the bundled folder."""
     import json
 
-    from train.model_card import summary_table
+    from train.tables import summary_table
 
     metrics = json.loads((ROOT / "models" / "skin-lesion-lite0" / "metrics.json").read_text())
     assert summary_table(metrics) in README
@@ -112,7 +116,7 @@ def test_screening_and_twin_tables_come_from_metrics():
     """docs/results.md's screening, original-photo and gate tables are `python -m train.model_card --screening` of the bundled folder."""
     import json
 
-    from train.model_card import gate_table, screening_table, twins_table
+    from train.tables import gate_table, screening_table, twins_table
 
     metrics = json.loads((ROOT / "models" / "skin-lesion-lite0" / "metrics.json").read_text())
     assert screening_table(metrics) in RESULTS
@@ -122,7 +126,7 @@ def test_screening_and_twin_tables_come_from_metrics():
 
 def test_out_of_source_table_comes_from_the_recorded_runs():
     """docs/results.md's out-of-source table is `python -m train.model_card --holdout` of the folders it names."""
-    from train.model_card import holdout_table, read_holdout_runs
+    from train.tables import holdout_table, read_holdout_runs
 
     folders = re.search(r"python -m train\.model_card --holdout\s+(results/[^`]+)`", RESULTS).group(1).split()
     assert folders and all((ROOT / f / "holdout.json").is_file() for f in folders)
@@ -131,7 +135,7 @@ def test_out_of_source_table_comes_from_the_recorded_runs():
 
 def test_gate_out_of_source_table_comes_from_the_recorded_runs():
     """docs/results.md's gate table is `python -m train.model_card --gate-holdout` of the folders it names."""
-    from train.model_card import gate_holdout_table, read_holdout_runs
+    from train.tables import gate_holdout_table, read_holdout_runs
 
     folders = re.search(r"python -m train\.model_card --gate-holdout\s+(results/[^`]+)`", RESULTS).group(1).split()
     assert folders and all((ROOT / f / "holdout.json").is_file() for f in folders)
@@ -143,16 +147,16 @@ def test_out_of_source_twin_rows_come_from_the_recorded_twin_runs():
     import json
 
     from inference import model_files as files
-    from train.model_card import holdout_twins_table, read_holdout_runs
+    from train.tables import holdout_twins_table, read_holdout_runs
 
     folders = re.search(r"python -m train\.model_card --holdout-twins\s+(results/[^`]+)`", RESULTS).group(1).split()
     table = holdout_twins_table(read_holdout_runs([ROOT / f for f in folders]))
     assert "\n".join("  " + line for line in table.splitlines()) in RESULTS
-    rows = re.findall(r"^  \| `(loso-[^`]+)` \| (\d+) \((\d+)\) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|$", RESULTS, re.M)
+    rows = re.findall(r"^  \| `([a-z_0-9]+/[^`]+)` \| (\d+) \((\d+)\) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|$", RESULTS, re.M)
     assert folders and len(rows) == len(folders)
     for run, n, malignant, auc, sensitivity, specificity in rows:
-        result = json.loads((ROOT / "results" / run / files.HOLDOUT_TWINS).read_text())
-        source = json.loads((ROOT / "results" / run / files.HOLDOUT).read_text())["training"]["holdout_source"]
+        result = json.loads((ROOT / "results" / "out_of_source" / run / files.HOLDOUT_TWINS).read_text())
+        source = json.loads((ROOT / "results" / "out_of_source" / run / files.HOLDOUT).read_text())["training"]["holdout_source"]
         m = result["by_source"][source]
         assert (int(n), int(malignant)) == (m["n"], m["malignant"])
         assert auc == f"{m['copies']['auc']:.3f} / {m['originals']['auc']:.3f}"
@@ -161,22 +165,22 @@ def test_out_of_source_twin_rows_come_from_the_recorded_twin_runs():
 
 
 def test_ensemble_table_comes_from_the_recorded_runs():
-    """docs/results.md's ensemble table is `python -m train.ensemble` of the folders it names (indented under its bullet)."""
-    from train.ensemble import ensemble_table
+    """docs/results.md's ensemble table is `python -m train.experiments.ensemble` of the folders it names (indented under its bullet)."""
+    from train.experiments.ensemble import ensemble_table
 
-    folders = re.search(r"`python -m train\.ensemble\s+(results/[^`]+)`", RESULTS).group(1).split()
+    folders = re.search(r"`python -m train\.experiments\.ensemble\s+(results/[^`]+)`", RESULTS).group(1).split()
     assert len(folders) >= 2
     table = "\n".join("  " + line for line in ensemble_table([ROOT / f for f in folders]).splitlines())
     assert table in RESULTS
 
 
 def test_auc_difference_tables_come_from_the_recorded_runs(data_dir):
-    """Each docs/results.md table of held-out AUC differences is `python -m train.ensemble --differences` of the folders it
+    """Each docs/results.md table of held-out AUC differences is `python -m train.experiments.ensemble --differences` of the folders it
     names (indented under its bullet): at least one per held-out source."""
-    from train.ensemble import difference_table
+    from train.experiments.ensemble import difference_table
 
-    commands = re.findall(r"`python -m train\.ensemble --differences --data-dir \S+\s+(results/[^`]+)`", RESULTS)
-    sources = {re.search(r"loso-([a-z_]+)-", command).group(1) for command in commands}
+    commands = re.findall(r"`python -m train\.experiments\.ensemble --differences --data-dir \S+\s+(results/[^`]+)`", RESULTS)
+    sources = {re.search(r"out_of_source/([a-z_]+)/", command).group(1) for command in commands}
     assert sources == {"rosendahl", "vidir_modern", "vienna_dias"}
     for command in commands:
         folders = command.split()

@@ -2,8 +2,8 @@
 
 The recipe, top to bottom in `main`: data (split by lesion, optionally without one acquisition source) ->
 preprocessing (shared with serving) -> fit (best checkpoint by validation AUC, early stopping, resumable) ->
-either the out-of-source report, or the model folder (save -> calibrate on validation -> score the test split
-once -> gate -> twins -> metrics, plots, card; `train.report.write_model_folder`) -> push.
+calibration on validation (temperature, threshold) -> either the out-of-source report, or the model folder (score
+the test split once -> gate -> twins -> metrics, plots, card; `train.report.write_model_folder`) -> push.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ from train.data import (
     write_split,
 )
 from train.distribute import STRATEGIES, is_chief, make_strategy
-from train.report import work_dir, write_holdout_report, write_model_folder
+from train.recipes import RECIPES
+from train.report import calibrate_model_folder, work_dir, write_holdout_report, write_model_folder
 from train.twins import default_originals_dir
 
 log = logging.getLogger("train")
@@ -51,37 +52,39 @@ log = logging.getLogger("train")
 HEAD_LR = 1e-3  # --head-epochs: constant Adam learning rate of the head-only phase
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """--help keeps the description's lines and shows each flag's default (the chosen recipe's)."""
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    """The defaults are the shipped recipe (`train.recipes.SHIPPED`); `--recipe origin` starts from the origin's
+    instead; any flag given overrides the recipe's value."""
+    recipe = argparse.ArgumentParser(add_help=False)
+    recipe.add_argument("--recipe", choices=sorted(RECIPES), default="shipped",
+                        help="the defaults of the flags below: shipped (the bundled model) or origin (the project's origin: ResNet50)")
+    p = argparse.ArgumentParser(prog="python -m train", description=__doc__, formatter_class=HelpFormatter, parents=[recipe])
     p.add_argument(
         "--data-dir", nargs="+", default=["data/ham10000"],
         help="one or more archive folders (HAM10000: HAM10000_metadata.csv; ISIC 2017: labels.csv), <image_id>.jpg anywhere "
         "below each; all are read into one table and split by lesion within each archive",
     )
-    p.add_argument("--backbone", choices=sorted(GRADCAM_LAYER), default="efficientnet_lite0")
+    p.add_argument("--backbone", choices=sorted(GRADCAM_LAYER), help="ImageNet-pretrained network")
     p.add_argument("--out", required=True, help="model folder to write (the layout of the Hub model repo)")
-    p.add_argument("--image-size", type=int, default=224, help="model input size in pixels")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (Adam)")
-    p.add_argument("--schedule", choices=["constant", "cosine"], default="constant", help="constant (the origin) or warm-up + cosine decay")
-    p.add_argument("--label-smoothing", type=float, default=0.0)
-    p.add_argument(
-        "--sampling",
-        choices=["natural", "balanced"],
-        default="balanced",
-        help="balanced: every malignant training image plus as many benign ones (the origin); natural: all images, class-weighted loss",
-    )
-    p.add_argument(
-        "--target-sensitivity",
-        type=float,
-        default=0.90,
-        help="the shipped threshold is the highest one reaching this sensitivity on validation",
-    )
-    p.add_argument("--augment", choices=sorted(AUGMENTATIONS), default="origin",
-                   help="shift: + light, blur, vignette, tight crops; illumination, crops: one of those pieces; "
-                        "device: + blur, sharpening, JPEG quality, vignette")
-    p.add_argument("--colour-constancy", choices=["none", "shades_of_gray"], default="none", help="part of the shared preprocessing")
+    p.add_argument("--image-size", type=int, help="model input size in pixels")
+    p.add_argument("--epochs", type=int, help="at most this many epochs (early stopping may end sooner)")
+    p.add_argument("--batch-size", type=int, help="images per step")
+    p.add_argument("--lr", type=float, help="peak learning rate (Adam)")
+    p.add_argument("--schedule", choices=["constant", "cosine"], help="constant (the origin) or warm-up + cosine decay")
+    p.add_argument("--label-smoothing", type=float, help="of the cross-entropy targets")
+    p.add_argument("--sampling", choices=["natural", "balanced"],
+                   help="balanced: every malignant training image plus as many benign ones (the origin); natural: all images, "
+                        "class-weighted loss")
+    p.add_argument("--target-sensitivity", type=float,
+                   help="calibration: the shipped threshold is the highest one reaching this sensitivity on validation")
+    p.add_argument("--augment", choices=sorted(AUGMENTATIONS),
+                   help="origin: flips, turns, zoom, brightness; shift: + light, blur, vignette, tight crops; illumination, crops: "
+                        "one of those pieces; device: origin + blur, sharpening, JPEG quality, vignette")
+    p.add_argument("--colour-constancy", choices=["none", "shades_of_gray"], help="part of the shared preprocessing")
     p.add_argument(
         "--holdout-source",
         help="out-of-source validation: train and validate without this acquisition source (`dataset` column), "
@@ -93,14 +96,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "of a source (MoleMax photos are nearly all nevi) is no evidence for the label")
     p.add_argument("--archive-weights", choices=["none", "equal"], default="none",
                    help="equal: weight images so that every archive (HAM10000, ISIC 2017) carries the same total weight")
-    p.add_argument("--tta", action="store_true",
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction,
                    help="serve with test-time augmentation (flips and turns averaged); scored both ways on validation")
     p.add_argument("--ema", type=float, default=0.0,
                    help="keep an exponential moving average of the weights with this momentum (0: off); validation, "
                         "checkpoints and the shipped model use the averaged weights")
     p.add_argument("--head-epochs", type=int, default=0,
                    help="first train only the head on the frozen ImageNet features for this many epochs (LP-FT), then everything")
-    p.add_argument("--patience", type=int, default=3, help="early stopping: epochs without a better validation AUC")
+    p.add_argument("--patience", type=int, help="early stopping: epochs without a better validation AUC")
     p.add_argument("--no-pretrained", action="store_true", help="start from random weights instead of ImageNet")
     p.add_argument("--max-steps", type=int, default=0, help="smoke run: stop each epoch after this many batches")
     p.add_argument("--limit", type=int, default=0, help="smoke run: use at most this many images per split")
@@ -114,6 +117,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "--batch-size is the global batch, split across replicas")
     p.add_argument("--cpu-replicas", type=int, default=0,
                    help="with --strategy mirrored and no GPU: mirror over this many logical CPUs (tests the distributed path)")
+    p.set_defaults(**RECIPES[recipe.parse_known_args(argv)[0].recipe])
     return p.parse_args(argv)
 
 
@@ -345,13 +349,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.strategy == "multi_worker":  # the chief evaluates and saves alone: a copy outside the cluster's collectives
         model = local_copy(model)
     config = run_config(args, argv, preprocessing, data, run)
-    # 4. An out-of-source run stops here: calibrate on in-source validation, score the held-out source.
-    if data.held_out:
-        write_holdout_report(model, config, out, data.records, data.split, data.by_side, data.held_out)
+    # 4. Calibration on validation, through the served forward pass: the temperature, then the threshold that reaches
+    #    --target-sensitivity (config.json). An out-of-source run calibrates without TTA and scores both ways.
+    calibrated = calibrate_model_folder(model, config, out, data.records, data.split, data.by_side["val"],
+                                        tta=False if data.held_out else None)
+    if data.held_out:  # an out-of-source run stops here: score the held-out source
+        write_holdout_report(calibrated, out, data.by_side, data.held_out)
         return 0
-    # 5. The model folder: save, calibrate, score the test split once, fit the gate, twins, metrics, plots, card.
+    # 5. The model folder: score the test split once, fit the gate, twins, metrics, plots, card.
     originals = Path(args.originals) if args.originals else default_originals_dir(args.data_dir[0])
-    write_model_folder(model, config, out, data.records, data.split, data.by_side, originals)
+    write_model_folder(calibrated, out, data.records, data.by_side, originals)
     # 6. Publish.
     if args.push:
         from train.push import PushError, push_model_folder

@@ -1,7 +1,7 @@
 """The model folder from a trained model, step by step, every prediction through the inference core.
 
 save the model (no optimizer state) -> calibrate on validation (temperature, threshold: a new config) ->
-score the test split once (plus TTA, crops, robustness, per source) -> fit the gate -> twin consistency ->
+score the test split once (plus TTA, robustness, per source) -> fit the gate -> twin consistency ->
 metrics.json, plots and the model card. `python -m train.report` re-runs it on an existing folder.
 """
 
@@ -21,7 +21,7 @@ from inference.classifier import NOT_A_LESION_PHOTO, Classifier
 from inference.config import ModelConfig
 from inference.gate import DETECTOR_QUANTILE, DISTANCE_QUANTILE, Gate
 from inference.outputs import diagnosis_probabilities, malignant_probability
-from inference.preprocess import center_square, load_rgb, prepare_image
+from inference.preprocess import load_rgb, prepare_image
 from train import plots
 from train.backbones import GATE_LAYER
 from train.data import Record, load_pixels, write_split
@@ -77,6 +77,29 @@ def calibrate(config: ModelConfig, val_logits: np.ndarray, val_labels: np.ndarra
     temperature = fit_temperature(val_logits, y, mask)
     p = malignant_probability(diagnosis_probabilities(val_logits, temperature), mask)
     return dataclasses.replace(config, temperature=temperature, threshold=choose_threshold(y, p, config.extra["target_sensitivity"]))
+
+
+@dataclasses.dataclass
+class Calibrated:
+    """A saved model folder after calibration, with the validation outputs that chose it (reused by the report)."""
+
+    classifier: Classifier
+    val_pixels: np.ndarray
+    val_logits: np.ndarray  # as served (with TTA if config.tta)
+    val_features: np.ndarray
+
+
+def calibrate_model_folder(model: keras.Model, config: ModelConfig, out: Path, records: list[Record], split: dict,
+                           val: list[Record], tta: bool | None = None) -> Calibrated:
+    """Save the model folder, then fit the temperature and the threshold on the validation photos through the
+    served forward pass, and save them in config.json. tta: how validation is scored (default: as served)."""
+    save_model(model, config, out, records, split)
+    classifier = Classifier(out)  # from here on, every prediction goes through the served code
+    val_pixels = load_pixels(val, config.input_size, config.preprocessing)
+    val_logits, val_features = outputs_of(classifier, val_pixels, tta=config.tta if tta is None else tta)
+    classifier.config = calibrate(config, val_logits, labels_of(val))
+    classifier.config.save(out)
+    return Calibrated(classifier, val_pixels, val_logits, val_features)
 
 
 def single_image_latency_ms(classifier: Classifier) -> float:
@@ -173,13 +196,11 @@ def score(classifier: Classifier, config: ModelConfig, by_side: dict, val_pixels
     test = by_side["test"]
     val_other = logits_of(classifier, val_pixels, tta=not tta)
     test_logits = logits_of(classifier, load_pixels(test, size, preprocessing), tta=tta)
-    crops = np.stack([prepare_image(center_square(load_rgb(r.path)), size, preprocessing) for r in test])
     scored = {
         "validation": (val_logits, labels_of(by_side["val"])),
         "validation_without_tta": (val_other if tta else val_logits, labels_of(by_side["val"])),
         "validation_tta": (val_logits if tta else val_other, labels_of(by_side["val"])),
         "test": (test_logits, labels_of(test)),
-        "test_center_square": (logits_of(classifier, crops, tta=tta), labels_of(test)),
     }
     metrics = {
         "temperature": config.temperature,
@@ -311,18 +332,13 @@ def write_plots(out: Path, config: ModelConfig, test_labels: np.ndarray, test_lo
     plots.confusion_plot(out / files.CONFUSION_PLOT, test_labels, probabilities.argmax(1), config.labels, y, flagged)
 
 
-def write_model_folder(model: keras.Model, config: ModelConfig, out: Path, records: list[Record], split: dict, by_side: dict,
+def write_model_folder(calibrated: Calibrated, out: Path, records: list[Record], by_side: dict,
                        originals_dir: Path | None = None) -> dict:
-    """Everything of the model folder from a trained model; by_side holds the images actually used per split.
-
-    originals_dir: full-size twins of some training-copy images, for the twin-consistency check."""
-    save_model(model, config, out, records, split)
-    classifier = Classifier(out)  # from here on, every prediction goes through the served code
-    val_pixels = load_pixels(by_side["val"], config.input_size, config.preprocessing)
-    val_logits, val_features = outputs_of(classifier, val_pixels, tta=config.tta)
-    config = calibrate(config, val_logits, labels_of(by_side["val"]))
-    config.save(out)
-    classifier.config = config
+    """The rest of the model folder once calibrated: score the test split once, fit the gate, twins, metrics, plots,
+    card; by_side holds the images actually used per split. originals_dir: full-size twins of some training-copy
+    images, for the twin-consistency check."""
+    classifier, config = calibrated.classifier, calibrated.classifier.config
+    val_pixels, val_logits, val_features = calibrated.val_pixels, calibrated.val_logits, calibrated.val_features
     metrics, test_logits = score(classifier, config, by_side, val_pixels, val_logits)
     metrics["model_megabytes"] = round((out / files.MODEL).stat().st_size / 2**20, 1)
     metrics |= gate_and_twins(classifier, out, records, by_side["train"], by_side["val"], val_pixels, val_features, originals_dir)
@@ -336,16 +352,11 @@ def write_model_folder(model: keras.Model, config: ModelConfig, out: Path, recor
     return metrics
 
 
-def write_holdout_report(model: keras.Model, config: ModelConfig, out: Path, records: list[Record], split: dict, by_side: dict,
-                         held_out: list[Record]) -> dict:
-    """Out-of-source validation: calibrate and threshold on in-source validation, score the held-out source."""
-    save_model(model, config, out, records, split)
-    classifier = Classifier(out)
-    val_pixels = load_pixels(by_side["val"], config.input_size, config.preprocessing)
-    val_logits, val_features = outputs_of(classifier, val_pixels)
-    config = calibrate(config, val_logits, labels_of(by_side["val"]))
-    config.save(out)
-    classifier.config = config
+def write_holdout_report(calibrated: Calibrated, out: Path, by_side: dict, held_out: list[Record]) -> dict:
+    """Out-of-source validation: calibrated and thresholded on in-source validation (without TTA), score the held-out
+    source."""
+    classifier, config = calibrated.classifier, calibrated.classifier.config
+    val_pixels, val_logits, val_features = calibrated.val_pixels, calibrated.val_logits, calibrated.val_features
     out_pixels = load_pixels(held_out, config.input_size, config.preprocessing)
     out_logits, out_features = outputs_of(classifier, out_pixels)
     out_tta_logits = logits_of(classifier, out_pixels, tta=True)  # does test-time augmentation pay out of source?
@@ -398,10 +409,12 @@ def main(argv: list[str] | None = None) -> int:
         model.load_weights(args.weights)
     if held_out is not None:  # also a model trained without ever seeing the source: it is then scored as held out
         config.extra["training"]["holdout_source"] = args.holdout_source
-        result = write_holdout_report(model, config, args.model_dir, records, split, by_side, held_out)
+        calibrated = calibrate_model_folder(model, config, args.model_dir, records, split, by_side["val"], tta=False)
+        result = write_holdout_report(calibrated, args.model_dir, by_side, held_out)
         print(json.dumps({k: result["held_out"][k] for k in ("n", "auc", "sensitivity", "specificity", "missed")}))
         return 0
-    write_model_folder(model, config, args.model_dir, records, split, by_side, originals)
+    calibrated = calibrate_model_folder(model, config, args.model_dir, records, split, by_side["val"])
+    write_model_folder(calibrated, args.model_dir, records, by_side, originals)
     print(json.dumps(json.loads((args.model_dir / files.METRICS).read_text())["test"], indent=1)[:2000])
     return 0
 

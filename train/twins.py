@@ -6,6 +6,7 @@ how far apart the two are, and what each scores against the recorded diagnosis.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,18 @@ import numpy as np
 from inference.classifier import Classifier, Prediction
 from train.data import Record
 from train.evaluate import binary_metrics
-from train.source_processing import twins_in
+
+
+def twin_ids(originals_dir: str | Path) -> list[str]:
+    """Image ids of the originals beside the data folder (`<image_id>.jpg`)."""
+    return sorted(p.stem for p in Path(originals_dir).glob("ISIC_*.jpg"))
+
+
+def twins_in(split_csv: str | Path, originals_dir: str | Path, sides: tuple[str, ...]) -> list[str]:
+    """Twin ids whose lesion is on one of the given sides of a model's split."""
+    with open(split_csv, newline="") as handle:
+        side = {row["image_id"]: row["split"] for row in csv.DictReader(handle)}
+    return [i for i in twin_ids(originals_dir) if side.get(i) in sides]
 
 
 def default_originals_dir(data_dir: str | Path) -> Path:

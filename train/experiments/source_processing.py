@@ -5,13 +5,12 @@ look like that copy (see `inference.preprocess.match_source`), so the resampling
 quality are fitted here: the pair whose processed originals are closest to their copies (mean absolute
 difference in grey levels over all pixels and channels) on twins whose lesion is in the train split.
 
-    python -m train.source_processing --data-dir DIR --originals DIR --split models/NAME/split.csv
+    python -m train.experiments.source_processing --data-dir DIR --originals DIR --split models/NAME/split.csv
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from pathlib import Path
 
@@ -19,21 +18,10 @@ import numpy as np
 from PIL import Image
 
 from inference.preprocess import match_source
+from train.twins import twins_in
 
 FILTERS = ("bilinear", "bicubic", "lanczos", "box", "hamming")
 QUALITIES = (None, 60, 65, 70, 75, 80, 85, 90, 95)
-
-
-def twin_ids(originals_dir: str | Path) -> list[str]:
-    """Image ids of the originals beside the data folder (`<image_id>.jpg`)."""
-    return sorted(p.stem for p in Path(originals_dir).glob("ISIC_*.jpg"))
-
-
-def twins_in(split_csv: str | Path, originals_dir: str | Path, sides: tuple[str, ...]) -> list[str]:
-    """Twin ids whose lesion is on one of the given sides of a model's split."""
-    with open(split_csv, newline="") as handle:
-        side = {row["image_id"]: row["split"] for row in csv.DictReader(handle)}
-    return [i for i in twin_ids(originals_dir) if side.get(i) in sides]
 
 
 def mean_abs_difference(original: Image.Image, copy: Image.Image, processing: dict) -> float:
@@ -60,7 +48,7 @@ def fit(ids: list[str], copies_dir: Path, originals_dir: Path) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m train.source_processing", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m train.experiments.source_processing", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default="data/ham10000", help="the training copy (HAM10000 folder)")
     parser.add_argument("--originals", default="data/ham10000-originals", help="full-size twins, <image_id>.jpg")

@@ -8,8 +8,8 @@ to fit an ensemble threshold on. `--differences` gives each run's held-out AUC m
 interval from resampling lesions (the images of one lesion are not independent); it does not include the spread
 between two training runs of one recipe, which two seeds of the recipe show.
 
-    python -m train.ensemble results/loso-rosendahl-A-origin results/loso-rosendahl-A-origin-seed7
-    python -m train.ensemble --differences --data-dir data/ham10000 results/loso-rosendahl-A-origin results/...
+    python -m train.experiments.ensemble results/out_of_source/rosendahl/origin-augment results/out_of_source/rosendahl/origin-augment-seed7
+    python -m train.experiments.ensemble --differences --data-dir data/ham10000 results/out_of_source/rosendahl/origin-augment results/...
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from sklearn.metrics import roc_auc_score
 
 from train.data import read_metadata
 from train.evaluate import paired_auc_differences, specificity_at_sensitivity
-from train.screening_threshold import run_probabilities
+from train.experiments.screening_threshold import run_probabilities
+from train.tables import run_label
 
 
 def held_out_probabilities(runs: list[Path]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
@@ -38,7 +39,7 @@ def held_out_probabilities(runs: list[Path]) -> tuple[np.ndarray, np.ndarray, li
 def ensemble_rows(runs: list[Path]) -> list[dict]:
     """One row per run, then one for the average of all of them."""
     y, _, probabilities = held_out_probabilities(runs)
-    named = [(run.name, p) for run, p in zip(runs, probabilities, strict=True)]
+    named = [(run_label(run), p) for run, p in zip(runs, probabilities, strict=True)]
     named.append((f"average of the {len(runs)}", np.mean(probabilities, axis=0)))
     return [{"model": name, "auc": roc_auc_score(y, p), "specificity_at_90_sensitivity": specificity_at_sensitivity(y, p)}
             for name, p in named]
@@ -57,20 +58,20 @@ def difference_rows(runs: list[Path], data_dir: str | Path | list) -> list[dict]
     lesion_of = {record.image_id: record.lesion_id for record in read_metadata(data_dir)}
     lesions = np.array([lesion_of[str(image_id)] for image_id in ids])
     differences = paired_auc_differences(y, probabilities[0], probabilities[1:], lesions)
-    return [{"model": run.name, "auc": roc_auc_score(y, p), **difference}
+    return [{"model": run_label(run), "auc": roc_auc_score(y, p), **difference}
             for run, p, difference in zip(runs[1:], probabilities[1:], differences, strict=True)]
 
 
 def difference_table(runs: list[Path], data_dir: str | Path | list) -> str:
     """The rows as the markdown table README shows."""
-    lines = [f"| run | held-out AUC | minus `{runs[0].name}`'s (95% CI) |", "|---|---|---|"]
+    lines = [f"| run | held-out AUC | minus `{run_label(runs[0])}`'s (95% CI) |", "|---|---|---|"]
     lines += [f"| `{row['model']}` | {row['auc']:.3f} | {row['difference']:+.3f} ({row['difference_95ci'][0]:+.3f} to "
               f"{row['difference_95ci'][1]:+.3f}) |" for row in difference_rows(runs, data_dir)]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m train.ensemble", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m train.experiments.ensemble", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path, help="out-of-source runs with the same held-out source")
     parser.add_argument("--differences", action="store_true", help="each run's held-out AUC minus the first run's")

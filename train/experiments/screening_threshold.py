@@ -5,7 +5,7 @@ For each out-of-source run (`python -m train --holdout-source ...`), this finds 
 target whose threshold still reaches the required sensitivity on the held-out source; the shipped model's
 `--target-sensitivity` is the largest such target over the runs. The test split plays no part.
 
-    python -m train.screening_threshold runs/loso-rosendahl-A [more runs] [--required 0.90]
+    python -m train.experiments.screening_threshold runs/loso-rosendahl-A [more runs] [--required 0.90]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from inference.config import ModelConfig
 from inference.outputs import diagnosis_probabilities, malignant_probability
 from train.evaluate import binary_metrics, choose_threshold
 from train.report import work_dir
+from train.tables import run_label
 
 TARGETS = np.round(np.arange(0.90, 0.991, 0.01), 2)
 
@@ -53,7 +54,7 @@ def target_table(run: Path) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m train.screening_threshold", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m train.experiments.screening_threshold", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--required", type=float, default=0.90, help="sensitivity required on every held-out source")
@@ -61,13 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     chosen = []
     for run in args.runs:
         rows = target_table(run)
-        print(f"{run.name}:")
+        print(f"{run_label(run)}:")
         for row in rows:
             print("  target {validation_target:.2f}: threshold {threshold:.3f}, held-out sensitivity {held_out_sensitivity:.3f}, "
                   "specificity {held_out_specificity:.3f}, missed {held_out_missed}".format(**row))
         reaching = [r["validation_target"] for r in rows if r["held_out_sensitivity"] >= args.required]
         chosen.append(min(reaching) if reaching else None)
-    print(json.dumps({"required": args.required, "validation_target_per_run": dict(zip([r.name for r in args.runs], chosen, strict=True)),
+    print(json.dumps({"required": args.required, "validation_target_per_run": dict(zip(map(run_label, args.runs), chosen, strict=True)),
                       "validation_target": None if None in chosen else max(chosen)}))
     return 0
 

@@ -1,24 +1,27 @@
-"""The README's "use the model without this repository" snippet, run by tests/test_hub.py against a test Hub.
+"""Use the model with nothing but its Hub repo: P(malignant) and the decision, exactly as the app serves them.
 
-Usage: python third_party_snippet.py REPO_ID REVISION IMAGE [IMAGE ...]  (prints one P(malignant) per image)
-The README snippet is this file without `import sys` and the argument line, with the repo id and revision written in.
+pip install tensorflow==2.21.0 keras==3.15.1 huggingface_hub==2.4.0 pillow==12.3.0 numpy==2.4.6
+Research and teaching aid only, not a diagnosis. The app's quality check (not a skin photo, blurred, unlike the
+training photos) is not part of this snippet: there the app answers "uncertain" instead.
 """
 
 import io
 import json
-import sys
 
 import keras
 import numpy as np
 from huggingface_hub import snapshot_download
 from PIL import Image, ImageOps
 
-repo_id, revision, images = sys.argv[1], sys.argv[2], sys.argv[3:]
+REPO_ID = "skin-lesion-classifier/skin-lesion-lite0"
+REVISION = "main"  # pin a commit hash from the repo's history to get the same answers tomorrow
+IMAGES = ["lesion.jpg"]
 
-folder = snapshot_download(repo_id, revision=revision, allow_patterns=["model.keras", "config.json"])  # pin a commit hash
+folder = snapshot_download(REPO_ID, revision=REVISION, allow_patterns=["model.keras", "config.json"])
 model = keras.saving.load_model(f"{folder}/model.keras", safe_mode=True, compile=False)
 cfg = json.load(open(f"{folder}/config.json"))
 pre = cfg["preprocessing"]
+assert pre["geometry"] == "center_square_crop" and pre["colour_constancy"] == "none", "this snippet covers this model's preprocessing only"
 
 
 def p_malignant(path: str) -> float:
@@ -44,5 +47,7 @@ def p_malignant(path: str) -> float:
     return float(sum(p[cfg["labels"].index(label)] for label in cfg["malignant_labels"]))
 
 
-for path in images:
-    print(f"{p_malignant(path):.6f}")
+for path in IMAGES:
+    p = p_malignant(path)
+    decision = "refer" if p >= cfg["threshold"] else "no_flag"  # refer: have it examined by a dermatologist
+    print(f"{path}\t{p:.6f}\t{decision}")
