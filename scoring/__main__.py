@@ -91,10 +91,10 @@ def score(names: list[str], args: argparse.Namespace):
     """The Ray Data pipeline: paths -> actor pool -> rows, in input order; yields pandas batches of rows."""
     import ray
 
-    ray.init(address=args.address, include_dashboard=False, log_to_driver=False,
+    local = {"num_cpus": max(1, round(args.workers * args.cpus_per_worker)), "include_dashboard": False}  # a Ray of our own
+    ray.init(address=args.address, log_to_driver=False, **({} if args.address else local),
              runtime_env={"working_dir": str(ROOT), "excludes": SHIPPED_EXCLUDES,
-                          "env_vars": {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": "."}},
-             **({} if args.address else {"num_cpus": max(1, round(args.workers * args.cpus_per_worker))}))
+                          "env_vars": {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": "."}})
     try:
         ray.data.DataContext.get_current().execution_options.preserve_order = True
         rows = ray.data.from_items([{"path": name} for name in names]).map_batches(
