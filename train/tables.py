@@ -283,6 +283,17 @@ def run_label(run: Path) -> str:
     return f"{run.parent.name}/{run.name}"
 
 
+def training_record(run: Path, recorded: dict) -> dict:
+    """A run's training record completed with what older runs left to their config.json (backbone, input size, source
+    weighting, archives) or to the defaults of their day; the recorded keys keep their order."""
+    config = ModelConfig.load(run)
+    data = config.extra.get("data", {})
+    older = {"backbone": config.backbone, "source_weights": data.get("source_weights", "none"),
+             "archives": list(data.get("images_by_archive", {"HAM10000": None})), "archive_weights": "none",
+             "image_size": config.input_size, "colour_constancy": "none"}
+    return recorded | {key: value for key, value in older.items() if key not in recorded}
+
+
 def read_holdout_runs(runs: list[Path]) -> list[dict]:
     """Each run's holdout.json, named after its folder (with the backbone and the source weighting, which its
     config.json records, and the held-out twins when its twins.json is there)."""
@@ -290,11 +301,7 @@ def read_holdout_runs(runs: list[Path]) -> list[dict]:
     results = []
     for run in runs:
         result = {"run": run_label(run), **json.loads((run / files.HOLDOUT).read_text())}
-        config = ModelConfig.load(run)
-        result["training"].setdefault("backbone", config.backbone)
-        result["training"].setdefault("source_weights", config.extra["data"].get("source_weights", "none"))
-        result["training"].setdefault("archives", list(config.extra["data"].get("images_by_archive", {"HAM10000": None})))
-        result["training"].setdefault("archive_weights", "none")
+        result["training"] = training_record(run, result["training"])
         # A whole archive held out (every image of it unseen), or one acquisition source of HAM10000 (another clinic)
         result["held_out_kind"] = "archive" if result["training"]["holdout_source"] in WHOLE_ARCHIVE_SOURCES else "clinic"
         if (run / files.HOLDOUT_TWINS).exists():

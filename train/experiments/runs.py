@@ -16,23 +16,13 @@ import sys
 from pathlib import Path
 
 from inference import model_files as files
-from inference.config import ModelConfig
 from train.data import WHOLE_ARCHIVE_SOURCES
-from train.tables import recipe_label
+from train.tables import recipe_label, training_record
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"
 INDEX = RESULTS / "runs.csv"
 COLUMNS = ["run", "kind", "change", "seed", "held_out", "archives", "validation_auc", "held_out_auc", "held_out_auc_tta", "test_auc",
            "command"]
-
-
-def _training(folder: Path, recorded: dict) -> dict:
-    """The run's training record, with what older runs left to config.json or to the defaults of their day."""
-    config = ModelConfig.load(folder)
-    data = config.extra.get("data", {})
-    return {"backbone": config.backbone, "image_size": config.input_size, "colour_constancy": "none",
-            "source_weights": data.get("source_weights", "none"), "archives": list(data.get("images_by_archive", {"HAM10000": None})),
-            **recorded}
 
 
 def _auc(figures: dict | None) -> str:
@@ -44,14 +34,14 @@ def run_row(folder: Path, results: Path = RESULTS) -> dict:
     holdout = folder / files.HOLDOUT
     if holdout.exists():
         result = json.loads(holdout.read_text())
-        training = _training(folder, result["training"])
+        training = training_record(folder, result["training"])
         source = training["holdout_source"]
         kind = "out_of_archive" if source in WHOLE_ARCHIVE_SOURCES else "out_of_source"
         scores = {"validation_auc": _auc(result["validation"]), "held_out_auc": _auc(result["held_out"]),
                   "held_out_auc_tta": _auc(result.get("held_out_tta")), "test_auc": ""}
     else:
         metrics = json.loads((folder / files.METRICS).read_text())
-        training, source, kind = _training(folder, metrics["training"]), "", "model"
+        training, source, kind = training_record(folder, metrics["training"]), "", "model"
         scores = {"validation_auc": _auc(metrics.get("validation")), "held_out_auc": "", "held_out_auc_tta": "",
                   "test_auc": _auc(metrics["test"])}
     seed = re.search(r"--seed (\d+)", training.get("command", ""))
