@@ -59,9 +59,10 @@ CSS_FILE = ROOT / "app.css"
 MAX_FILE_SIZE = "25mb"  # the same limit as inference.preprocess.MAX_BYTES, enforced before upload completes
 QUEUE_SIZE = 64  # requests waiting at most (~13 s of work at the ~5 requests/s measured): beyond it, "Queue is full"
 MODEL_EVENTS = {"concurrency_id": "model", "concurrency_limit": 1}  # TensorFlow on 2 cores: one model call at a time
-# `/predict` requests waiting together go through the model as one batch (Gradio's batch=True): one forward pass, one
-# Grad-CAM pass. 1 serves them one by one. docs/performance.md has the measured choice.
-MAX_BATCH = int(os.environ.get("SKIN_LESION_MAX_BATCH", "8"))
+# Above 1, `/predict` requests waiting together go through the model as one batch (Gradio's batch=True): one forward
+# pass, one Grad-CAM pass. 1 (one by one) because on 2 CPU cores batches answered fewer requests/s with a longer p95:
+# a batch is not cheaper per image there (docs/performance.md); raise it where it is (a GPU).
+MAX_BATCH = int(os.environ.get("SKIN_LESION_MAX_BATCH", "1"))
 # Gradio's temporary files (uploads, returned files): every 10 minutes, delete those older than an hour.
 DELETE_CACHE = (600, 3600)
 # s: Gradio copies the API's overlay PNG into its own cache as soon as `predict` returns, before it answers; our
@@ -617,7 +618,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=None, help="port (default: $GRADIO_SERVER_PORT or 7860)")
     parser.add_argument("--share", action="store_true", help="also ask Gradio for a temporary public link (needs internet)")
     parser.add_argument("--max-batch", type=int, default=MAX_BATCH,
-                        help="API requests answered in one model call at most (default: $SKIN_LESION_MAX_BATCH or 8; 1: one by one)")
+                        help="API requests answered in one model call at most (default: $SKIN_LESION_MAX_BATCH or 1: one by one)")
     return parser.parse_args(argv)
 
 

@@ -56,7 +56,10 @@ def server(app_model, data_dir, tmp_path_factory):
            "GRADIO_SHARE_SERVER_ADDRESS": "127.0.0.1:9",  # a closed local port: never a public tunnel, even online
            "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
     port = free_port()
-    command = [sys.executable, str(ROOT / "app.py"), "--model", str(app_model), "--host", "127.0.0.1", "--port", str(port), "--share"]
+    # --max-batch 8: the batched /predict (Gradio's batch=True), the more involved path; one by one is the default and
+    # test_batching checks the two give the same answers.
+    command = [sys.executable, str(ROOT / "app.py"), "--model", str(app_model), "--host", "127.0.0.1", "--port", str(port), "--share",
+               "--max-batch", "8"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
