@@ -47,7 +47,7 @@ from app_render import (
     results_csv,
     too_many_notice,
 )
-from inference import Classifier, ImageRejected, load_classifier
+from inference import DISCLAIMER, Classifier, ImageRejected, load_classifier
 from inference import model_files as files
 from inference.loading import missing_local_folder
 from inference.preprocess import load_rgb
@@ -57,13 +57,19 @@ log = logging.getLogger("app")
 ROOT = Path(__file__).resolve().parent
 CSS_FILE = ROOT / "app.css"
 MAX_FILE_SIZE = "25mb"  # the same limit as inference.preprocess.MAX_BYTES, enforced before upload completes
-QUEUE_SIZE = 20  # requests waiting at most; beyond it users are told the queue is full
-MODEL_EVENTS = {"concurrency_id": "model", "concurrency_limit": 1}  # TensorFlow on 2 cores: one request at a time
+QUEUE_SIZE = 64  # requests waiting at most (~13 s of work at the ~5 requests/s measured): beyond it, "Queue is full"
+MODEL_EVENTS = {"concurrency_id": "model", "concurrency_limit": 1}  # TensorFlow on 2 cores: one model call at a time
+# Above 1, `/predict` requests waiting together go through the model as one batch (Gradio's batch=True): one forward
+# pass, one Grad-CAM pass. 1 (one by one) because on 2 CPU cores batches answered fewer requests/s with a longer p95:
+# a batch is not cheaper per image there (docs/performance.md); raise it where it is (a GPU).
+MAX_BATCH = int(os.environ.get("SKIN_LESION_MAX_BATCH", "1"))
 # Gradio's temporary files (uploads, returned files): every 10 minutes, delete those older than an hour.
 DELETE_CACHE = (600, 3600)
 # s: Gradio copies the API's overlay PNG into its own cache as soon as `predict` returns, before it answers; our
 # staging copy is deleted by the next request once this old, so the folder holds only the last few seconds' overlays.
 OVERLAY_MAX_AGE = 5.0
+# The API's overlay PNG: zlib level 1 encodes a 600x450 overlay in ~2.5 ms instead of ~12 ms (level 6), ~12% larger.
+OVERLAY_PNG = {"format": "PNG", "compress_level": 1}
 EXIT_USAGE = 2
 I18N = gr.I18n(**static_translations())
 # System fonts: the page loads nothing from third-party servers (and looks the same offline).
@@ -425,8 +431,44 @@ def predict(file: str | None, request: gr.Request) -> tuple[dict, str]:
     except ImageRejected as rejected:
         raise gr.Error(rejection_message(lang, rejected.reason)) from None
     buffer = io.BytesIO()
-    prediction.overlay.save(buffer, format="PNG")
+    prediction.overlay.save(buffer, **OVERLAY_PNG)
     return api_result(prediction, state.identity, state.classifier.config.backbone), overlay_file(buffer.getvalue())
+
+
+def refusal_text(lang: str, reason: str) -> str:
+    return t(lang, "no_input") if reason == "no_input" else rejection_message(lang, reason)
+
+
+def refusal(lang: str, reason: str) -> dict:
+    """The answer of a refused file that shared a batch with others (Gradio cannot fail one request of a batch)."""
+    return {"error": refusal_text(lang, reason), "error_code": reason, "disclaimer": DISCLAIMER}
+
+
+def predict_batch(files: list[str | None], request: gr.Request) -> tuple[list[dict], list[str | None]]:
+    """`predict` for the requests Gradio grouped into one batch (`batch=True`): the same answer per image as alone.
+
+    A refused file alone in its batch raises as `predict` does; sharing a batch, it is answered with `error` (the
+    reason in words) and `error_code`, and the others keep their results."""
+    requests = request if isinstance(request, list) else [request] * len(files)
+    langs = [request_language(r) for r in requests]
+    state = served()
+    present = [f for f in files if f]
+    outcomes = iter(state.classifier.predict(present, explain=True) if present else [])
+    answers: list[dict] = []
+    overlays: list[str | None] = []
+    for file, lang in zip(files, langs, strict=True):
+        outcome = next(outcomes) if file else ImageRejected("no_input", "no image")
+        if isinstance(outcome, ImageRejected):
+            if len(files) == 1:
+                raise gr.Error(refusal_text(lang, outcome.reason))
+            answers.append(refusal(lang, outcome.reason))
+            overlays.append(None)
+            continue
+        buffer = io.BytesIO()
+        outcome.overlay.save(buffer, **OVERLAY_PNG)
+        answers.append(api_result(outcome, state.identity, state.classifier.config.backbone))
+        overlays.append(overlay_file(buffer.getvalue()))
+    return answers, overlays
 
 
 def about_text(lang: str) -> str:
@@ -461,9 +503,10 @@ def relang(page_lang: str | None, view: dict | None, files_in: list[str] | None,
 # --- the page -----------------------------------------------------------------------------------------------------
 
 
-def build_demo(clf: Classifier, example_set: examples.ExampleSet) -> gr.Blocks:
+def build_demo(clf: Classifier, example_set: examples.ExampleSet, max_batch: int = MAX_BATCH) -> gr.Blocks:
     """The page: header and disclaimer, a tab of photos and results (upload, crop step, examples, downloads, results)
-    and an About tab; every word in the page's language, which the hidden #page-lang box carries to the server."""
+    and an About tab; every word in the page's language, which the hidden #page-lang box carries to the server.
+    `/predict` requests are batched up to max_batch (1: one by one)."""
     global SERVED
     SERVED = Served(clf, model_identity(clf), read_metrics(Path(clf.folder)), example_set)
     has_examples = bool(example_set.examples)
@@ -538,7 +581,11 @@ def build_demo(clf: Classifier, example_set: examples.ExampleSet) -> gr.Blocks:
                            **run).then(None, js=AFTER_RUN)
             examples_button.click(classify_all_examples, [page_lang], shown_results, js=before_run(1, 0), api_visibility="private",
                                   **run).then(None, js=AFTER_RUN)
-        api_button.click(predict, api_file, [api_json, api_overlay], api_name="predict", **MODEL_EVENTS)
+        if max_batch > 1:
+            api_button.click(predict_batch, api_file, [api_json, api_overlay], api_name="predict", batch=True, max_batch_size=max_batch,
+                             **MODEL_EVENTS)
+        else:
+            api_button.click(predict, api_file, [api_json, api_overlay], api_name="predict", **MODEL_EVENTS)
         by_language = [results, downloads, preview, about, classify_tab, about_tab] + ([gallery] if gallery is not None else [])
         page_lang.change(relang, [page_lang, view, upload], by_language, api_visibility="private", queue=False, show_progress="hidden")
         demo.load(on_load, [page_lang], [results, about] + ([gallery] if gallery is not None else []), js=with_language(1, 0),
@@ -570,6 +617,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default=None, help="address to listen on (default: $GRADIO_SERVER_NAME or 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="port (default: $GRADIO_SERVER_PORT or 7860)")
     parser.add_argument("--share", action="store_true", help="also ask Gradio for a temporary public link (needs internet)")
+    parser.add_argument("--max-batch", type=int, default=MAX_BATCH,
+                        help="API requests answered in one model call at most (default: $SKIN_LESION_MAX_BATCH or 1: one by one)")
     return parser.parse_args(argv)
 
 
@@ -586,7 +635,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: could not load the model {args.model or '(default)'}: {type(error).__name__}: {error}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE) from None
     log.info("model: %s", clf.describe())
-    demo = build_demo(clf, load_examples(clf))
+    demo = build_demo(clf, load_examples(clf), max(1, args.max_batch))
     launch(demo, server_name=args.host, server_port=args.port, share=args.share, prevent_thread_lock=True)
     if args.share and not demo.share_url:
         print(f"Could not create a public share link (no connection to Gradio's share server); still serving locally at {demo.local_url}",

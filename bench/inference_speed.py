@@ -142,6 +142,11 @@ def throughput(clf, images: list[Path], command: str) -> Table:
          ""),
         ("of which the model alone (`Classifier.forward` on ready batches of 32)",
          lambda: [clf.forward(pixels[i : i + 32], tta=False) for i in range(0, n, 32)], ""),
+        # What batched serving can gain: the model with the 4 test-time views, one image per call against 8.
+        ("the model with TTA, one image per call (its 4 views as one batch), as `/predict` one by one",
+         lambda: [clf.forward(pixels[i : i + 1], tta=True) for i in range(n)], ""),
+        ("the model with TTA, 8 images per call (32 views), as `/predict` batched by 8",
+         lambda: [clf.forward(pixels[i : i + 8], tta=True) for i in range(0, n, 8)], ""),
     ]
     for name, run, target in runs:
         cpu = _cpu_seconds()

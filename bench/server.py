@@ -34,12 +34,13 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
 class AppServer:
     """`python app.py --host 127.0.0.1 --port <free> [--model M]`; use as a context manager.
 
-    `program` replaces `app.py` (e.g. ["-m", "bench.floor_app"]); it must take --host and --port.
+    `program` replaces `app.py` (e.g. ["-m", "bench.floor_app"]); it must take --host and --port. `args` go after them.
     """
 
     def __init__(self, model: str | Path | None = None, log: str | Path | None = None, startup_timeout: float = 180.0,
-                 program: list[str] | None = None):
+                 program: list[str] | None = None, args: list[str] | None = None):
         self.program = program or ["app.py"]
+        self.args = list(args or [])
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.model = model
@@ -49,7 +50,7 @@ class AppServer:
         self.started_at = 0.0  # time.monotonic() just before the process was started
 
     def start(self) -> AppServer:
-        command = [sys.executable, *self.program, "--host", "127.0.0.1", "--port", str(self.port)]
+        command = [sys.executable, *self.program, "--host", "127.0.0.1", "--port", str(self.port), *self.args]
         if self.model:
             command += ["--model", str(self.model)]
         env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}

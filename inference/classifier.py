@@ -142,14 +142,18 @@ class Classifier:
         return f"{self.config.backbone} · {self.source.describe()}"
 
     def forward(self, pixels: np.ndarray, tta: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(logits, Grad-CAM layer activations, gate features) for a batch of prepared uint8 images."""
+        """(logits, Grad-CAM layer activations, gate features) for a batch of prepared uint8 images.
+
+        With TTA, the images and their extra views go through the network as one batch (one call instead of four):
+        the images do not interact at inference, so each view's logits are those it gets alone."""
         batch = normalise(pixels.astype(np.float32), self.config.preprocessing)
-        activations, gate_features = (t.numpy() for t in self._backbone(tf.constant(batch)))
+        n = len(batch)
+        inputs = np.concatenate([batch, *tta_views(batch)]) if tta else batch
+        activations, gate_features = (t.numpy() for t in self._backbone(tf.constant(inputs)))
         logits = self._head(activations).numpy()
         if tta:
-            views = [logits] + [self._head(self._backbone(tf.constant(view))[0]).numpy() for view in tta_views(batch)]
-            logits = np.mean(views, axis=0)
-        return logits, activations, gate_features
+            logits = np.mean(logits.reshape(-1, n, logits.shape[-1]), axis=0)  # (views, n, classes) -> mean over views
+        return logits, activations[:n], gate_features[:n]
 
     def predict(
         self, images: ImageInput | list[ImageInput], explain: bool = False, tta: bool | None = None
@@ -190,6 +194,7 @@ class Classifier:
         probabilities = diagnosis_probabilities(logits, cfg.temperature)
         p_malignant = malignant_probability(probabilities, cfg.malignant_mask)
         warnings = self.gate.check(pixels, gate_features)
+        heatmaps = self.explainer.heatmaps(activations, p_malignant >= cfg.threshold) if explain else None  # one pass for all
         predictions = iter(range(len(usable)))
         results: list[Prediction | ImageRejected] = []
         for photo in photos:
@@ -206,8 +211,8 @@ class Classifier:
                 image=photo,
             )
             if explain:
-                towards_malignant = bool(p_malignant[i] >= cfg.threshold)  # what the probability says, shown even if not meaningful
-                prediction.heatmap = self.explainer.heatmap(activations[i], towards_malignant=towards_malignant)
+                # towards what the probability says, shown even if not meaningful
+                prediction.heatmap = heatmaps[i]
                 prediction.overlay = overlay(photo, prediction.heatmap, square_box(*photo.size))
             results.append(prediction)
         return results

@@ -34,10 +34,12 @@ def split_at(model: keras.Model, layer_name: str) -> tuple[keras.Model, keras.Mo
     return backbone, keras.Model(inputs, x, name="head")
 
 
-def decision_score(malignant_mask: list[bool], towards_malignant: bool):
-    """The scalar Grad-CAM explains: the malignant log-odds, or its negative for a benign decision."""
+def decision_score(malignant_mask: list[bool], towards_malignant: bool | np.ndarray):
+    """The scalar Grad-CAM explains, per image: the malignant log-odds, or its negative for a benign decision.
+
+    towards_malignant may be one flag per image, so that images with different decisions share one gradient pass."""
     mask = tf.constant(malignant_mask)
-    sign = 1.0 if towards_malignant else -1.0
+    sign = tf.constant(np.where(towards_malignant, 1.0, -1.0), tf.float32)
 
     def score(logits):
         malignant = tf.reduce_logsumexp(tf.where(mask, logits, -np.inf), axis=-1)
@@ -55,18 +57,24 @@ class Explainer:
         self.malignant_mask = malignant_mask
 
     def heatmap(self, features: np.ndarray, towards_malignant: bool) -> np.ndarray:
-        cam = np.asarray(
+        """The map of one image's features."""
+        return self.heatmaps(features[None], np.array([towards_malignant]))[0]
+
+    def heatmaps(self, features: np.ndarray, towards_malignant: np.ndarray) -> np.ndarray:
+        """The maps of a batch of features in one gradient pass: the images do not interact (the head has no
+        batch statistics at inference), so each map equals its one-by-one map."""
+        cams = np.asarray(
             self.gradcam(
-                decision_score(self.malignant_mask, towards_malignant),
-                features[None],
+                decision_score(self.malignant_mask, np.asarray(towards_malignant, bool)),
+                features,
                 penultimate_layer=FEATURES_LAYER,
                 seek_penultimate_conv_layer=False,
                 expand_cam=False,
                 normalize_cam=False,
-            )[0]
+            )
         )
-        peak = float(np.max(cam))
-        return (cam / peak if peak > 0 else np.zeros_like(cam)).astype(np.float32)
+        peaks = cams.max(axis=(1, 2), keepdims=True)
+        return np.where(peaks > 0, cams / np.where(peaks > 0, peaks, 1), 0).astype(np.float32)
 
 
 def _colour_table() -> tuple[np.ndarray, np.ndarray]:

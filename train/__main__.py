@@ -13,6 +13,7 @@ import datetime
 import logging
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ from train.data import (
     split_by_lesion,
     write_split,
 )
+from train.distribute import STRATEGIES, is_chief, make_strategy
 from train.recipes import RECIPES
 from train.report import calibrate_model_folder, work_dir, write_holdout_report, write_model_folder
 from train.twins import default_originals_dir
@@ -109,6 +111,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last epoch checkpoint")
     p.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras progress: 1 bar, 2 one line per epoch")
     p.add_argument("--push", metavar="REPO_ID", help="after training, push the model folder to this Hugging Face Hub repo")
+    p.add_argument("--strategy", choices=STRATEGIES, default="auto",
+                   help="auto: all GPUs of this machine when there are several, else one device; mirrored: all GPUs "
+                        "(MirroredStrategy); multi_worker: one process per machine, cluster in TF_CONFIG (docs/training.md); "
+                        "--batch-size is the global batch, split across replicas")
+    p.add_argument("--cpu-replicas", type=int, default=0,
+                   help="with --strategy mirrored and no GPU: mirror over this many logical CPUs (tests the distributed path)")
     p.set_defaults(**RECIPES[recipe.parse_known_args(argv)[0].recipe])
     return p.parse_args(argv)
 
@@ -149,8 +157,10 @@ def load_data(args: argparse.Namespace, work: Path) -> Data:
     return Data(records, split, by_side, held_out, split_sizes, archive_sizes)
 
 
-def fit(args: argparse.Namespace, data: Data, preprocessing: Preprocessing, work: Path) -> tuple[keras.Model, dict]:
-    """Fine-tune the backbone; the best epoch by validation AUC is kept. Returns the model and what the run did."""
+def fit(args: argparse.Namespace, data: Data, preprocessing: Preprocessing, work: Path,
+        strategy: tf.distribute.Strategy) -> tuple[keras.Model, dict]:
+    """Fine-tune the backbone under `strategy`; the best epoch by validation AUC is kept. Returns the model and what
+    the run did."""
     train_records, val_records = data.by_side["train"], data.by_side["val"]
     started = time.time()
     train_x = load_pixels(train_records, args.image_size, preprocessing)
@@ -190,9 +200,8 @@ def fit(args: argparse.Namespace, data: Data, preprocessing: Preprocessing, work
         train_ds = train_ds.take(args.max_steps)
     val_ds = tf.data.Dataset.from_tensor_slices(val_x).batch(64).map(to_model_input).prefetch(tf.data.AUTOTUNE)
 
-    # Model. Several GPUs: data-parallel under MirroredStrategy; otherwise the default (CPU or one GPU).
-    gpus = tf.config.list_physical_devices("GPU")
-    strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+    # Model: built under the run's strategy (train/distribute.py), data-parallel when it has several replicas.
+    log.info("strategy: %s, %d replica(s)", type(strategy).__name__, strategy.num_replicas_in_sync)
     steps_per_epoch = args.max_steps or int(np.ceil(len(train_x) / args.batch_size))
     lr = args.lr
     if args.schedule == "cosine":
@@ -310,7 +319,10 @@ def run_config(args: argparse.Namespace, argv: list[str] | None, preprocessing: 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    out = Path(args.out)
+    strategy = make_strategy(args.strategy, args.cpu_replicas)  # first: multi-worker collectives precede any TensorFlow work
+    chief = is_chief()
+    # A multi-worker run's other workers train alongside the chief and write only scratch files (checkpoints) of their own.
+    out = Path(args.out) if chief else Path(tempfile.mkdtemp(prefix="train-worker-")) / Path(args.out).name
     if not args.resume:
         shutil.rmtree(work_dir(out), ignore_errors=True)
     work = work_dir(out)
@@ -331,7 +343,11 @@ def main(argv: list[str] | None = None) -> int:
         colour_constancy=args.colour_constancy,
     )
     # 3. Fit.
-    model, run = fit(args, data, preprocessing, work)
+    model, run = fit(args, data, preprocessing, work, strategy)
+    if not chief:
+        return 0
+    if args.strategy == "multi_worker":  # the chief evaluates and saves alone: a copy outside the cluster's collectives
+        model = local_copy(model)
     config = run_config(args, argv, preprocessing, data, run)
     # 4. Calibration on validation, through the served forward pass: the temperature, then the threshold that reaches
     #    --target-sensitivity (config.json). An out-of-source run calibrates without TTA and scores both ways.
@@ -353,6 +369,13 @@ def main(argv: list[str] | None = None) -> int:
             log.error("%s is complete but was not pushed: %s (retry: python -m train.push %s %s)", out, error, out, args.push)
             return 1
     return 0
+
+
+def local_copy(model: keras.Model) -> keras.Model:
+    """The trained model with its weights, built outside any distribution strategy."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def _subset(records: list[Record], limit: int, rng: np.random.Generator) -> list[Record]:
