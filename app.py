@@ -421,18 +421,10 @@ def purge_overlays(folder: Path, max_age: float = OVERLAY_MAX_AGE) -> None:
 
 
 def predict(file: str | None, request: gr.Request) -> tuple[dict, str]:
-    """One dermoscopy image in; P(malignant), the decision (refer / no_flag / uncertain), the 7 diagnoses and the Grad-CAM overlay out."""
-    lang = request_language(request)
-    if not file:
-        raise gr.Error(t(lang, "no_input"))
-    state = served()
-    try:
-        prediction = state.classifier.predict_one(file, explain=True)
-    except ImageRejected as rejected:
-        raise gr.Error(rejection_message(lang, rejected.reason)) from None
-    buffer = io.BytesIO()
-    prediction.overlay.save(buffer, **OVERLAY_PNG)
-    return api_result(prediction, state.identity, state.classifier.config.backbone), overlay_file(buffer.getvalue())
+    """One dermoscopy image in; P(malignant), the decision (refer / no_flag / uncertain), the 7 diagnoses and the Grad-CAM overlay out.
+    A file that cannot be used raises gr.Error with the reason in words. The batch of one of `predict_batch`."""
+    answers, overlays = predict_batch([file], request)
+    return answers[0], overlays[0]
 
 
 def refusal_text(lang: str, reason: str) -> str:
@@ -445,7 +437,8 @@ def refusal(lang: str, reason: str) -> dict:
 
 
 def predict_batch(files: list[str | None], request: gr.Request) -> tuple[list[dict], list[str | None]]:
-    """`predict` for the requests Gradio grouped into one batch (`batch=True`): the same answer per image as alone.
+    """`predict` for the requests Gradio grouped into one batch (`batch=True`): one model call, each image's answer
+    the one it gets alone.
 
     A refused file alone in its batch raises as `predict` does; sharing a batch, it is answered with `error` (the
     reason in words) and `error_code`, and the others keep their results."""

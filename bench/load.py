@@ -10,7 +10,6 @@ before (after a warm-up) and after, to catch a per-request leak. Exit code 1 whe
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import threading
 import time
@@ -48,12 +47,6 @@ class Run:
     @property
     def throughput(self) -> float:
         return len(self.latencies) / self.wall if self.wall else 0.0
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_threads(target, n: int, timeout: float) -> None:
@@ -120,11 +113,11 @@ def load_one(model: str | None, images: list[Path], clients: int, requests: int,
                         latencies.append(time.perf_counter() - start)
 
         say(f"load: {clients} clients x {requests} requests, --max-batch {max_batch}")
-        started, app_cpu, client_cpu = time.monotonic(), cpu_seconds(server.proc.pid), time.process_time()
+        started, app_cpu, client_cpu = time.monotonic(), server.cpu_seconds(), time.process_time()
         run_threads(client_loop, clients, timeout=max(1.0, deadline - time.monotonic() + 150))
         wall = time.monotonic() - started
         run.client_cpu = time.process_time() - client_cpu
-        run.app_cpu = cpu_seconds(server.proc.pid) - app_cpu if server.alive() else float("nan")
+        run.app_cpu = server.cpu_seconds() - app_cpu if server.alive() else float("nan")
         alive = server.alive()
         rss_after = server.rss_mb() if alive else float("nan")
         rss_peak = server.rss_mb("VmHWM") if alive else float("nan")

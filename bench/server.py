@@ -31,6 +31,12 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     raise ValueError(f"{field} not found for pid {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class AppServer:
     """`python app.py --host 127.0.0.1 --port <free> [--model M]`; use as a context manager.
 
@@ -81,6 +87,9 @@ class AppServer:
 
     def rss_mb(self, field: str = "VmRSS") -> float:
         return rss_mb(self.proc.pid, field)
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.proc.pid)
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

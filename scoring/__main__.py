@@ -13,6 +13,7 @@ file is written by this process as the rows arrive and moved into place when the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import os
 import sys
@@ -108,21 +109,24 @@ def score(names: list[str], args: argparse.Namespace):
 def write(batches, out: Path) -> tuple[int, int]:
     """Rows to a CSV (the CLI's format) or a Parquet file of strings; (rows, rows with an error)."""
     total = errors = 0
-    if out.suffix.lower() == ".parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+    with contextlib.ExitStack() as stack:
+        if out.suffix.lower() == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
 
-        schema = pa.schema([(column, pa.string()) for column in COLUMNS])
-        with pq.ParquetWriter(out, schema) as writer:
-            for frame in batches:
-                writer.write_table(pa.Table.from_pandas(frame[COLUMNS], schema=schema, preserve_index=False))
-                total, errors = total + len(frame), errors + int((frame["error"] != "").sum())
-        return total, errors
-    with open(out, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
+            schema = pa.schema([(column, pa.string()) for column in COLUMNS])
+            writer = stack.enter_context(pq.ParquetWriter(out, schema))
+
+            def put(frame) -> None:
+                writer.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
+        else:
+            rows = csv.DictWriter(stack.enter_context(open(out, "w", newline="")), fieldnames=COLUMNS)
+            rows.writeheader()
+
+            def put(frame) -> None:
+                rows.writerows(frame.to_dict("records"))
         for frame in batches:
-            writer.writerows(frame[COLUMNS].to_dict("records"))
+            put(frame[COLUMNS])
             total, errors = total + len(frame), errors + int((frame["error"] != "").sum())
     return total, errors
 

@@ -12,7 +12,6 @@ before TensorFlow runs anything: call `make_strategy` first thing in a process.
 
 from __future__ import annotations
 
-import json
 import os
 
 import tensorflow as tf
@@ -58,11 +57,10 @@ def make_strategy(name: str = "auto", cpu_replicas: int = 0) -> tf.distribute.St
 
 def is_chief() -> bool:
     """Whether this process writes the results: always, except in a multi-worker run, where only the chief (or worker 0
-    when the cluster names no chief) does."""
-    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
-    task = config.get("task") or {}
-    if not task:
+    when the cluster names no chief) does. TF_CONFIG as TensorFlow reads it."""
+    resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+    if not resolver.task_type:
         return True
-    if "chief" in config.get("cluster", {}):
-        return task.get("type") == "chief"
-    return task.get("type") == "worker" and task.get("index", 0) == 0
+    if "chief" in resolver.cluster_spec().jobs:
+        return resolver.task_type == "chief"
+    return resolver.task_type == "worker" and resolver.task_id == 0
