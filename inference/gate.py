@@ -126,14 +126,12 @@ class Gate:
     def fit(cls, pixels: np.ndarray, features: np.ndarray, negative_features: np.ndarray) -> Gate:
         """Fit on training images (model inputs before normalisation, and their pooled features) and on the pooled
         features of images that are not dermoscopy."""
-        order = np.random.default_rng(0).permutation(len(features))
-        fitting, held_out = order[: len(order) // 2], order[len(order) // 2 :]
+        fitting, held_out = training_halves(len(features))
         covariance = LedoitWolf().fit(features[fitting])
         gate = cls(mean=covariance.location_.astype(np.float32), precision=covariance.precision_.astype(np.float32))
         gate.max_distance = float(np.quantile(gate.distances(features[held_out]), DISTANCE_QUANTILE))
-        gate.detector_weights, gate.detector_bias = _fit_detector(features[fitting], negative_features)
-        lowest = np.quantile(gate.dermoscopy_scores(features[held_out]), 1 - DETECTOR_QUANTILE)
-        gate.min_detector_score = float(min(0.0, lowest) - DETECTOR_MARGIN)
+        gate.detector_weights, gate.detector_bias = fit_detector(features[fitting], negative_features)
+        gate.min_detector_score = detector_threshold(gate.dermoscopy_scores(features[held_out]))
         gate.min_contrast = MIN_CONTRAST
         gate.min_sharpness = float(np.quantile(sharpness(pixels), QUALITY_QUANTILE) / QUALITY_MARGIN)
         gate.min_chroma = MIN_CHROMA
@@ -172,11 +170,25 @@ class Gate:
                    min_contrast, min_sharpness, MIN_CHROMA)
 
 
+def detector_threshold(held_out_scores: np.ndarray, margin: float = DETECTOR_MARGIN) -> float:
+    """The not-dermoscopy threshold: `margin` log-odds below the lowest DETECTOR_QUANTILE of held-out training photos'
+    detector scores (and never above log-odds 0 minus the margin)."""
+    lowest = np.quantile(held_out_scores, 1 - DETECTOR_QUANTILE)
+    return float(min(0.0, lowest) - margin)
+
+
 class GateFileError(ValueError):
     """gate.npz cannot be used as it is."""
 
 
-def _fit_detector(positives: np.ndarray, negatives: np.ndarray) -> tuple[np.ndarray, float]:
+def training_halves(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed random half of n training photos to fit on, and the other half to set thresholds on: scores of the
+    fitting photos themselves are biased."""
+    order = np.random.default_rng(0).permutation(n)
+    return order[: n // 2], order[n // 2 :]
+
+
+def fit_detector(positives: np.ndarray, negatives: np.ndarray, c: float = DETECTOR_C) -> tuple[np.ndarray, float]:
     """Logistic regression, dermoscopy (1) against other images (0), classes weighted equally; returns weights and
     bias on the raw features (the standardisation folded in)."""
     from sklearn.linear_model import LogisticRegression
@@ -184,6 +196,6 @@ def _fit_detector(positives: np.ndarray, negatives: np.ndarray) -> tuple[np.ndar
     x = np.concatenate([positives, negatives]).astype(np.float64)
     y = np.concatenate([np.ones(len(positives)), np.zeros(len(negatives))])
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
-    model = LogisticRegression(C=DETECTOR_C, class_weight="balanced", max_iter=2000).fit((x - mean) / scale, y)
+    model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000).fit((x - mean) / scale, y)
     weights = model.coef_[0] / scale
     return weights.astype(np.float32), float(model.intercept_[0] - weights @ mean)

@@ -108,3 +108,22 @@ def test_a_tampered_gate_file_is_refused(tmp_path):
     np.savez(tmp_path / "gate.npz", mean=gate.mean, precision=gate.precision, thresholds=np.zeros(3))  # an earlier design
     with pytest.raises(GateFileError, match="refit"):
         Gate.load(tmp_path)
+
+
+def test_two_detectors_together_withhold_a_result_only_where_both_would():
+    """train.experiments.gate_detectors (issue 23): `both` flags what each detector flags and nothing else, and grouped
+    cross-validation names a negative kind as missed when the detector fitted without it lets its image pass."""
+    from train.experiments.gate_detectors import DETECTORS, cross_validated_misses, fit, not_dermoscopy
+
+    rng = np.random.default_rng(0)
+    kinds = np.repeat([f"kind {i}" for i in range(10)], 3)
+    positives = {"served": rng.normal(2, 1, (400, 8)), "imagenet": rng.normal(2, 1, (400, 5))}
+    negatives = {"served": rng.normal(-2, 1, (30, 8)), "imagenet": rng.normal(-2, 1, (30, 5))}
+    negatives["imagenet"][kinds == "kind 3"] = rng.normal(2, 1, (3, 5))  # like dermoscopy to the ImageNet detector only
+    fitted = fit(positives, negatives)
+    flags = {detector: not_dermoscopy(fitted, negatives, detector) for detector in DETECTORS}
+    assert (flags["both"] == (flags["served"] & flags["imagenet"])).all()
+    assert (flags["served, margin + 1"] <= flags["served"]).all() and (flags["served"] <= flags["served, margin - 1"]).all()
+    assert flags["served"].all() and not flags["imagenet"][kinds == "kind 3"].any()
+    missed = cross_validated_misses(positives, negatives, kinds)
+    assert missed["served"] == [] and missed["imagenet"] == ["kind 3"] and missed["both"] == ["kind 3"]

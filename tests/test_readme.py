@@ -187,3 +187,14 @@ def test_auc_difference_tables_come_from_the_recorded_runs(data_dir):
         table = difference_table([ROOT / f for f in folders], data_dir)
         assert "\n".join("  " + line for line in table.splitlines()) in RESULTS
         assert table.count("\n") == len(folders)  # header, rule, one row per run after the reference
+
+
+def test_gate_detectors_table_comes_from_the_recorded_comparison():
+    """docs/results.md's not-dermoscopy detector table is `python -m train.experiments.gate_detectors` as recorded."""
+    import json
+
+    from train.experiments.gate_detectors import DETECTORS, table
+
+    result = json.loads((ROOT / "results" / "gate" / "detectors.json").read_text())
+    assert [row["detector"] for row in result["rows"]] == list(DETECTORS)
+    assert "\n".join("  " + line for line in table(result).splitlines()) in RESULTS

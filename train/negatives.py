@@ -206,20 +206,20 @@ def fitting_images() -> dict[str, Image.Image]:
     return images
 
 
-def fitting_views(images: dict[str, Image.Image], seed: int = 0) -> list[Image.Image]:
-    """Each fitting image whole, plus CROPS_PER_PHOTO random crops (a quarter to all of its short side, flipped at
-    random): the parts of a photo a user might upload."""
+def fitting_views(images: dict[str, Image.Image], seed: int = 0) -> list[tuple[str, Image.Image]]:
+    """(name, view): each fitting image whole, plus CROPS_PER_PHOTO random crops (a quarter to all of its short side,
+    flipped at random): the parts of a photo a user might upload."""
     rng = np.random.default_rng(seed)
     views = []
-    for image in images.values():
-        views.append(image)
+    for name, image in images.items():
+        views.append((name, image))
         short = min(image.size)
         for _ in range(CROPS_PER_PHOTO):
             side = int(short * rng.uniform(0.25, 1.0))
             left, top = int(rng.integers(0, image.width - side + 1)), int(rng.integers(0, image.height - side + 1))
             crop = image.crop((left, top, left + side, top + side))
-            views.append(crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if rng.random() < 0.5 else crop)
-    return [v for v in views if min(v.size) >= 32]
+            views.append((name, crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if rng.random() < 0.5 else crop))
+    return [(name, view) for name, view in views if min(view.size) >= 32]
 
 
 def held_out_images() -> dict[str, Image.Image]:

@@ -234,7 +234,7 @@ def negative_features(classifier: Classifier) -> np.ndarray:
     from train.negatives import fitting_images, fitting_views
 
     config = classifier.config
-    pixels = np.stack([prepare_image(view, config.input_size, config.preprocessing) for view in fitting_views(fitting_images())])
+    pixels = np.stack([prepare_image(view, config.input_size, config.preprocessing) for _, view in fitting_views(fitting_images())])
     return outputs_of(classifier, pixels)[1]
 
 

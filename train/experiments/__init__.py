@@ -4,4 +4,5 @@
 - `python -m train.experiments.ensemble`: held-out AUC of averaged runs, and paired AUC differences between runs.
 - `python -m train.experiments.screening_threshold`: the validation target that keeps a sensitivity out of source.
 - `python -m train.experiments.source_processing`: how the training copies were made from the dermatoscope's files.
+- `python -m train.experiments.gate_detectors`: not-dermoscopy detectors compared on real dermoscopy and negatives.
 """
