@@ -37,6 +37,16 @@ def validation_photos(archive_dirs: list[Path]) -> dict[str, list[Path]]:
 
 
 @pytest.fixture(scope="module")
+def fitting_negatives():
+    return fitting_images()
+
+
+@pytest.fixture(scope="module")
+def held_out_negatives():
+    return held_out_images()
+
+
+@pytest.fixture(scope="module")
 def validation_results(bundled_classifier, archive_dirs):
     return {archive: bundled_classifier.predict(paths) for archive, paths in validation_photos(archive_dirs).items()}
 
@@ -59,8 +69,8 @@ def test_original_photos_almost_never_get_no_result(bundled_classifier, data_dir
     assert sum(code in NOT_A_LESION_PHOTO for code in codes) / len(codes) <= MAX_NO_RESULT_RATE
 
 
-def test_held_out_negatives_get_no_result_and_never_a_referral(bundled_classifier):
-    images = held_out_images()
+def test_held_out_negatives_get_no_result_and_never_a_referral(bundled_classifier, held_out_negatives):
+    images = held_out_negatives
     results = bundled_classifier.predict(list(images.values()))
     missed = [name for name, r in zip(images, results, strict=True) if r.meaningful]
     print(f"held-out negatives: {len(images) - len(missed)} of {len(images)} without a result; missed: {missed}")
@@ -69,35 +79,36 @@ def test_held_out_negatives_get_no_result_and_never_a_referral(bundled_classifie
     assert all(r.decision_code == "uncertain" for r in results if not r.meaningful)
 
 
-def test_the_two_parts_share_no_picture():
+def test_the_two_parts_share_no_picture(fitting_negatives, held_out_negatives):
     """A held-out image that is a fitting image in another file (a copy, a re-rendering, another colour version) would
     be reported as never fitted on."""
     def thumbnail(image):
         return np.asarray(image.convert("L").resize((64, 64)), np.float32)
 
-    fitting = {name: thumbnail(image) for name, image in fitting_images().items()}
-    for name, image in held_out_images().items():
-        nearest = min(fitting, key=lambda f: np.abs(thumbnail(image) - fitting[f]).mean())
-        assert np.abs(thumbnail(image) - fitting[nearest]).mean() > SAME_PICTURE, (name, nearest)
+    fitting = {name: thumbnail(image) for name, image in fitting_negatives.items()}
+    for name, image in held_out_negatives.items():
+        held_out = thumbnail(image)
+        differences = {f: np.abs(held_out - t).mean() for f, t in fitting.items()}
+        nearest = min(differences, key=differences.get)
+        assert differences[nearest] > SAME_PICTURE, (name, nearest)
 
 
-def test_fitting_negatives_are_caught(bundled_classifier):
+def test_fitting_negatives_are_caught(bundled_classifier, fitting_negatives):
     """The whole images the detector was fitted on (in-sample: this only checks the fitted gate is the one served)."""
-    images = fitting_images()
+    images = fitting_negatives
     results = bundled_classifier.predict(list(images.values()))
     assert [name for name, r in zip(images, results, strict=True) if r.meaningful] == []
 
 
-def test_a_cat_gets_no_referral_whatever_its_probability(bundled_classifier):
-    prediction = bundled_classifier.predict_one(fitting_images()["cat"], explain=False)
+def test_a_cat_gets_no_referral_whatever_its_probability(bundled_classifier, fitting_negatives):
+    prediction = bundled_classifier.predict_one(fitting_negatives["cat"], explain=False)
     assert prediction.warning_code == "not_dermoscopy" and "close-up photo of skin" in prediction.warning
     assert prediction.decision_code == "uncertain" and not prediction.malignant
 
 
-def test_black_and_white_images_are_named_as_such(bundled_classifier):
+def test_black_and_white_images_are_named_as_such(bundled_classifier, fitting_negatives):
     grey = ["moon", "camera", "page", "microaneurysms"]
-    images = fitting_images()
-    assert [r.warning_code for r in bundled_classifier.predict([images[name] for name in grey])] == ["grey"] * len(grey)
+    assert [r.warning_code for r in bundled_classifier.predict([fitting_negatives[name] for name in grey])] == ["grey"] * len(grey)
 
 
 def test_blurred_lesions_never_get_a_reassuring_answer(bundled_classifier, archive_dirs):

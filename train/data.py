@@ -186,11 +186,16 @@ def read_split(path: str | Path) -> dict[str, str]:
         return {row["image_id"]: row["split"] for row in csv.DictReader(handle)}
 
 
-def load_pixels(records: list[Record], input_size: int, preprocessing: Preprocessing, workers: int = 2) -> np.ndarray:
-    """uint8 array (N, size, size, 3) through the serving preprocessing, so training sees what serving sees."""
+def prepare_images(sources: list, input_size: int, preprocessing: Preprocessing, workers: int = 2) -> np.ndarray:
+    """uint8 array (N, size, size, 3) of image files or PIL images through the serving preprocessing, so training and
+    evaluation see what serving sees."""
     with ThreadPoolExecutor(workers) as pool:
-        arrays = pool.map(lambda r: prepare_image(r.path, input_size, preprocessing), records)
-        return np.stack(list(arrays))
+        return np.stack(list(pool.map(lambda source: prepare_image(source, input_size, preprocessing), sources)))
+
+
+def load_pixels(records: list[Record], input_size: int, preprocessing: Preprocessing, workers: int = 2) -> np.ndarray:
+    """The records' photos through the serving preprocessing (`prepare_images`)."""
+    return prepare_images([r.path for r in records], input_size, preprocessing, workers)
 
 
 def _first(items: list, n: int = 5) -> str:

@@ -111,6 +111,16 @@ def shapes(rng: np.random.Generator) -> Image.Image:
     return image
 
 
+def _figure_pixels(figure) -> Image.Image:
+    """A matplotlib figure rendered to an RGB image, and closed."""
+    import matplotlib.pyplot as plt
+
+    figure.canvas.draw()
+    image = Image.fromarray(np.asarray(figure.canvas.buffer_rgba())).convert("RGB")
+    plt.close(figure)
+    return image
+
+
 def chart(rng: np.random.Generator, kind: str) -> Image.Image:
     """A matplotlib figure (line, bar, scatter, pie, heatmap or contour chart), rendered to pixels."""
     import matplotlib.pyplot as plt
@@ -131,10 +141,7 @@ def chart(rng: np.random.Generator, kind: str) -> Image.Image:
         grid = np.linspace(-3, 3, 100)
         axes.contourf(grid, grid, np.sin(grid[None, :] * rng.uniform(1, 2)) + np.cos(grid[:, None]), levels=12, cmap="terrain")
     axes.set_title(f"Quarterly figures ({kind})")
-    figure.canvas.draw()
-    image = Image.fromarray(np.asarray(figure.canvas.buffer_rgba())).convert("RGB")
-    plt.close(figure)
-    return image
+    return _figure_pixels(figure)
 
 
 def face(rng: np.random.Generator) -> Image.Image:
@@ -182,10 +189,7 @@ def spectrogram(rng: np.random.Generator) -> Image.Image:
     figure, axes = plt.subplots(figsize=(6, 4.5), dpi=100)
     axes.specgram(signal, Fs=4000, NFFT=256, noverlap=128)
     axes.set_title("Spectrogram")
-    figure.canvas.draw()
-    image = Image.fromarray(np.asarray(figure.canvas.buffer_rgba())).convert("RGB")
-    plt.close(figure)
-    return image
+    return _figure_pixels(figure)
 
 
 def mosaic(rng: np.random.Generator) -> Image.Image:

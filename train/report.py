@@ -24,7 +24,7 @@ from inference.outputs import diagnosis_probabilities, malignant_probability
 from inference.preprocess import load_rgb, prepare_image
 from train import plots
 from train.backbones import GATE_LAYER
-from train.data import Record, load_pixels, write_split
+from train.data import Record, load_pixels, prepare_images, write_split
 from train.evaluate import choose_threshold, evaluate, fit_temperature, screening_summary
 from train.model_card import write_model_card
 from train.resave import resave_summary
@@ -234,7 +234,7 @@ def negative_features(classifier: Classifier) -> np.ndarray:
     from train.negatives import fitting_images, fitting_views
 
     config = classifier.config
-    pixels = np.stack([prepare_image(view, config.input_size, config.preprocessing) for _, view in fitting_views(fitting_images())])
+    pixels = prepare_images([view for _, view in fitting_views(fitting_images())], config.input_size, config.preprocessing)
     return outputs_of(classifier, pixels)[1]
 
 

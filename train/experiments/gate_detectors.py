@@ -16,7 +16,7 @@ of each kind left out: what chooses a detector without the held-out part), and w
 The detector only: the blank, grey, blurred and unfamiliar checks are not applied here.
 
     python -m train.experiments.gate_detectors models/skin-lesion-lite0 --data-dir ../shared/data/ham10000 \\
-        --originals ../shared/data/ham10000-originals --other ../shared/data/isic2017 --out results/gate_detectors.json
+        --originals ../shared/data/ham10000-originals --other ../shared/data/isic2017 --out results/gate/detectors.json
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ import tensorflow as tf
 from inference import model_files as files
 from inference.classifier import Classifier
 from inference.gate import DETECTOR_C, DETECTOR_MARGIN, detector_threshold, fit_detector, training_halves
-from inference.preprocess import normalise, prepare_image
+from inference.preprocess import normalise
 from train.backbones import lite_imagenet_classifier
-from train.data import load_pixels, read_metadata, read_split
+from train.data import load_pixels, prepare_images, read_metadata, read_split
 from train.negatives import fitting_images, fitting_views, held_out_images
 from train.report import outputs_of
 
@@ -109,15 +109,14 @@ def compare(folder: Path, data_dir: Path, originals: Path | None, others: list[P
     positives = features(load_pixels(side["train"], config.input_size, config.preprocessing))
     named_views = fitting_views(fitting_images())
     kinds = np.array([name for name, _ in named_views])
-    negatives = features(np.stack([prepare_image(view, config.input_size, config.preprocessing) for _, view in named_views]))
+    negatives = features(prepare_images([view for _, view in named_views], config.input_size, config.preprocessing))
     held_out = held_out_images()
     dermoscopy = {"validation": features(load_pixels(side["val"], config.input_size, config.preprocessing))}
     if originals is not None:
-        paths = sorted(originals.glob("*.jpg"))
-        dermoscopy["originals"] = features(np.stack([prepare_image(p, config.input_size, config.preprocessing) for p in paths]))
+        dermoscopy["originals"] = features(prepare_images(sorted(originals.glob("*.jpg")), config.input_size, config.preprocessing))
     for other in others:
         dermoscopy[other.name] = features(load_pixels(read_metadata(other), config.input_size, config.preprocessing))
-    held = features(np.stack([prepare_image(image, config.input_size, config.preprocessing) for image in held_out.values()]))
+    held = features(prepare_images(list(held_out.values()), config.input_size, config.preprocessing))
     fitted, cv_missed = fit(positives, negatives), cross_validated_misses(positives, negatives, kinds)
     rows = []
     for detector in DETECTORS:
