@@ -11,9 +11,11 @@ the decision is always "uncertain", P(malignant) is no result):
 - not_dermoscopy: not a close-up of skin (an animal, a person, an object, a document, a screenshot, a chart,
   noise). A linear detector (logistic regression) on the pooled activations of mid-level layers (`gate_layer` in
   config.json, concatenated), fitted on the training photos against a corpus of other images
-  (`train/negatives.py`); its threshold is DETECTOR_MARGIN log-odds below the lowest DETECTOR_QUANTILE of the
-  training photos' scores (held-out half): it must be very sure before it tells a clinician that a real lesion
-  photo is not one, also for a dermatoscope or archive it never saw.
+  (`train/negatives.py`), and on the training side of any other dermoscopy archive at hand that the model did not
+  train on: whether a photo is dermoscopy at all does not depend on what the model learnt. Its threshold is
+  DETECTOR_MARGIN log-odds below the lowest DETECTOR_QUANTILE of the dermoscopy photos' scores (held-out half): it
+  must be very sure before it tells a clinician that a real lesion photo is not one, also for a dermatoscope or
+  archive it never saw.
 A photo the model can judge less well (a referral stands; below the threshold the decision is "uncertain"):
 - blurred: almost no fine detail left (variance of the Laplacian);
 - unfamiliar: a dermoscopy photo unlike the training photos (another dermatoscope, light, magnification, a rare
@@ -123,15 +125,22 @@ class Gate:
         return results
 
     @classmethod
-    def fit(cls, pixels: np.ndarray, features: np.ndarray, negative_features: np.ndarray) -> Gate:
-        """Fit on training images (model inputs before normalisation, and their pooled features) and on the pooled
-        features of images that are not dermoscopy."""
+    def fit(cls, pixels: np.ndarray, features: np.ndarray, negative_features: np.ndarray,
+            other_dermoscopy: np.ndarray | None = None) -> Gate:
+        """Fit on training images (model inputs before normalisation, and their pooled features), on the pooled
+        features of images that are not dermoscopy and, for the detector only, on those of dermoscopy photos the model
+        did not train on (`other_dermoscopy`: they are dermoscopy, but not what the model learnt)."""
         fitting, held_out = training_halves(len(features))
         covariance = LedoitWolf().fit(features[fitting])
         gate = cls(mean=covariance.location_.astype(np.float32), precision=covariance.precision_.astype(np.float32))
         gate.max_distance = float(np.quantile(gate.distances(features[held_out]), DISTANCE_QUANTILE))
-        gate.detector_weights, gate.detector_bias = fit_detector(features[fitting], negative_features)
-        gate.min_detector_score = detector_threshold(gate.dermoscopy_scores(features[held_out]))
+        positives, positives_held_out = features[fitting], features[held_out]
+        if other_dermoscopy is not None and len(other_dermoscopy):
+            other_fitting, other_held_out = training_halves(len(other_dermoscopy))
+            positives = np.concatenate([positives, other_dermoscopy[other_fitting]])
+            positives_held_out = np.concatenate([positives_held_out, other_dermoscopy[other_held_out]])
+        gate.detector_weights, gate.detector_bias = fit_detector(positives, negative_features)
+        gate.min_detector_score = detector_threshold(gate.dermoscopy_scores(positives_held_out))
         gate.min_contrast = MIN_CONTRAST
         gate.min_sharpness = float(np.quantile(sharpness(pixels), QUALITY_QUANTILE) / QUALITY_MARGIN)
         gate.min_chroma = MIN_CHROMA

@@ -15,7 +15,7 @@ from PIL import Image, ImageFilter
 from inference.classifier import NOT_A_LESION_PHOTO
 from inference.gate import Gate, GateFileError
 from inference.loading import BUNDLED_MODEL
-from train.data import read_metadata
+from train.data import read_metadata, split_by_lesion
 from train.negatives import fitting_images, held_out_images
 
 MAX_NO_RESULT_RATE = 0.005  # real dermoscopy told "not a lesion photo": at most 0.5% of any archive's validation photos
@@ -25,13 +25,20 @@ SAME_PICTURE = 0.5  # mean grey-level difference of 64x64 thumbnails: a re-rende
 KNOWN_MISSES = {"heatmap"}  # the one that gets a result (unfamiliar, so uncertain, never refer); any new miss fails
 
 
-def validation_photos(archive_dirs: list[Path]) -> dict[str, list[Path]]:
-    """The bundled model's validation photos, per archive."""
+def bundled_split() -> dict[str, str]:
     with open(BUNDLED_MODEL / "split.csv", newline="") as handle:
-        validation = {row["image_id"] for row in csv.DictReader(handle) if row["split"] == "val"}
+        return {row["image_id"]: row["split"] for row in csv.DictReader(handle)}
+
+
+def validation_photos(archive_dirs: list[Path]) -> dict[str, list[Path]]:
+    """The validation photos of every archive, per archive: the bundled model's own (split.csv) and, of an archive it
+    did not train on, the validation side of the split a training run would make (the gate's detector learnt from its
+    training side: `train.report.fit_gate`)."""
+    split, records = bundled_split(), read_metadata(archive_dirs)
+    split |= split_by_lesion([r for r in records if r.image_id not in split])
     photos: dict[str, list[Path]] = {}
-    for record in read_metadata(archive_dirs):
-        if record.image_id in validation:
+    for record in records:
+        if split[record.image_id] == "val":
             photos.setdefault(record.archive, []).append(record.path)
     return photos
 
@@ -51,14 +58,18 @@ def validation_results(bundled_classifier, archive_dirs):
     return {archive: bundled_classifier.predict(paths) for archive, paths in validation_photos(archive_dirs).items()}
 
 
-def test_real_dermoscopy_almost_never_gets_no_result(validation_results):
+def test_real_dermoscopy_almost_never_gets_no_result(validation_results, archive_dirs):
+    """Every archive's validation photos: hardly any without a result. A caution on at most 3% of those of an archive
+    the model trained on; on another archive it may be deserved (docs/results.md: the model is weaker there)."""
+    trained = {r.archive for r in read_metadata(archive_dirs) if r.image_id in bundled_split()}
+    assert trained and len(validation_results) == len(archive_dirs)
     for archive, results in validation_results.items():
         codes = [r.warning_code for r in results]
         no_result = sum(code in NOT_A_LESION_PHOTO for code in codes) / len(codes)
         caution = sum(code in ("blurred", "unfamiliar") for code in codes) / len(codes)
         print(f"{archive}: {len(codes)} validation photos, no result {no_result:.2%}, caution {caution:.2%}")
         assert no_result <= MAX_NO_RESULT_RATE, archive
-        assert caution <= MAX_CAUTION_RATE, archive
+        assert caution <= MAX_CAUTION_RATE or archive not in trained, archive
         assert "grey" not in codes  # the fixed colour check never fires on a dermoscopy photo
 
 
@@ -144,10 +155,32 @@ def test_two_detectors_together_withhold_a_result_only_where_both_would():
     positives = {"served": rng.normal(2, 1, (400, 8)), "imagenet": rng.normal(2, 1, (400, 5))}
     negatives = {"served": rng.normal(-2, 1, (30, 8)), "imagenet": rng.normal(-2, 1, (30, 5))}
     negatives["imagenet"][kinds == "kind 3"] = rng.normal(2, 1, (3, 5))  # like dermoscopy to the ImageNet detector only
-    fitted = fit(positives, negatives)
+    other = rng.normal(2, 1, (100, 8))  # another archive's training side, served features
+    fitted = fit(positives, negatives, other)
     flags = {detector: not_dermoscopy(fitted, negatives, detector) for detector in DETECTORS}
     assert (flags["both"] == (flags["served"] & flags["imagenet"])).all()
     assert (flags["served, margin + 1"] <= flags["served"]).all() and (flags["served"] <= flags["served, margin - 1"]).all()
     assert flags["served"].all() and not flags["imagenet"][kinds == "kind 3"].any()
-    missed = cross_validated_misses(positives, negatives, kinds)
+    assert flags["served, + other archives"].all()
+    missed = cross_validated_misses(positives, negatives, other, kinds)
     assert missed["served"] == [] and missed["imagenet"] == ["kind 3"] and missed["both"] == ["kind 3"]
+    assert missed["served, + other archives"] == []
+
+
+def test_the_detector_learns_another_archive_and_the_distance_check_does_not():
+    """`Gate.fit(..., other_dermoscopy)`: photos of an archive the model did not train on teach the detector that they
+    are dermoscopy (here they look like the negatives but for one feature); the distance check, which asks whether a
+    photo is like what the model learnt, is fitted on the training photos alone and stays exactly as it was."""
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (300, 16, 16, 3), dtype=np.uint8)
+    training, other, negatives = rng.normal(0, 1, (300, 6)), rng.normal(0, 1, (300, 6)), rng.normal(0, 1, (80, 6))
+    training[:, 0] += 6
+    negatives[:, 0] -= 6
+    other[:, 0] -= 6
+    other[:, 1] += 12
+    alone, both = Gate.fit(pixels, training, negatives), Gate.fit(pixels, training, negatives, other)
+    flagged = {name: gate.dermoscopy_scores(other) < gate.min_detector_score for name, gate in (("alone", alone), ("both", both))}
+    assert flagged["alone"].mean() > 0.9 and not flagged["both"].any()
+    assert both.dermoscopy_scores(negatives).max() < both.dermoscopy_scores(other).min()  # still told apart
+    assert np.array_equal(alone.mean, both.mean) and np.array_equal(alone.precision, both.precision)
+    assert alone.max_distance == both.max_distance

@@ -145,6 +145,30 @@ def test_refitting_the_gate_alone_changes_the_gate_and_nothing_else(smoke_model,
     assert Gate.load(folder).max_distance == after["gate"]["thresholds"]["max_distance"]
 
 
+def test_the_gate_detector_learns_from_an_archive_the_model_did_not_train_on(smoke_model, archive_dirs, tmp_path):
+    """`python -m train.report FOLDER --data-dir HAM10000 ISIC2017 --gate-only` on a HAM10000-only model: ISIC 2017's
+    training side joins the detector's dermoscopy photos, its validation side is measured, and the distance check is
+    fitted on the model's own training photos as before."""
+    from train.data import read_split, split_by_lesion
+    from train.report import refit_gate
+
+    folder = tmp_path / "smoke"
+    shutil.copytree(smoke_model, folder)
+    split = read_split(folder / "split.csv")
+    own = [r for r in read_metadata(archive_dirs[0]) if r.image_id in split]
+    other = read_metadata(archive_dirs[1])[:60]
+    by_side = {side: [r for r in own if split[r.image_id] == side][:24] for side in ("train", "val")}
+    alone = refit_gate(folder, own, by_side)["gate"]
+    distance = Gate.load(folder).max_distance
+    gate = refit_gate(folder, own + other, by_side | {"other": other})["gate"]
+    other_side = split_by_lesion(other)
+    assert alone["detector_archives"] == ["HAM10000"] and gate["detector_archives"] == ["HAM10000", "ISIC 2017"]
+    assert gate["other_archive_images_fitted"] == sum(other_side[r.image_id] == "train" for r in other)
+    assert gate["other_archives_validation"]["ISIC 2017"]["n"] == sum(other_side[r.image_id] == "val" for r in other)
+    assert gate["train_images_fitted"] == 24 and Gate.load(folder).max_distance == distance
+    assert gate["thresholds"]["min_detector_score"] == Gate.load(folder).min_detector_score
+
+
 @pytest.mark.slow
 def test_an_out_of_source_run_scores_the_held_out_source_it_never_saw(tmp_path, data_dir):
     """--holdout-source: trained and calibrated without the source, then every image of it (here a smoke subset) is

@@ -22,6 +22,7 @@ from train.tables import (
     holdout_twins_table,
     model_name,
     negatives_sentence,
+    other_archives_sentence,
     pct,
     read_holdout_runs,
     recipe_label,
@@ -47,10 +48,13 @@ def write_model_card(folder: Path, config: ModelConfig, metrics: dict) -> None:
     )
     labels = "\n".join(f"- `{k}`: {v}" + (" (malignant)" if k in config.malignant_labels else "") for k, v in LABEL_NAMES.items())
     archives = list(data.get("images_by_archive") or {"HAM10000": None})
-    datasets = "\n".join(f"- {a.lower().replace(' ', '-')}" for a in archives)
+    gate_only = [a for a in metrics["gate"].get("detector_archives", []) if a not in archives]  # the detector's alone
+    datasets = "\n".join(f"- {a.lower().replace(' ', '-')}" for a in archives + gate_only)
     isic_credit = ("\nISIC 2017: Codella N. et al. \"Skin Lesion Analysis Toward Melanoma Detection: A Challenge at the 2017 ISBI, "
                    "Hosted by the ISIC.\" arXiv:1710.05006 (2017); images and labels from the ISIC Archive (isic-archive.com), "
-                   "under its terms (attribution; treated as non-commercial)." if "ISIC 2017" in archives else "")
+                   "under its terms (attribution; treated as non-commercial)." if "ISIC 2017" in archives + gate_only else "")
+    gate_credit = (f" Its quality check's not-dermoscopy detector also learnt from the training side of {' and '.join(gate_only)} "
+                   "(the network did not), so the folder carries those terms too." if gate_only else "")
     by_archive = "".join(f"; {name}: {sizes['train']} / {sizes['val']} / {sizes['test']}"
                          for name, sizes in (data.get("images_by_archive") or {}).items() if len(archives) > 1)
     card = f"""---
@@ -166,9 +170,10 @@ Each run's command is its `training.command` in metrics.json (`out_of_source`); 
 Two answers (layers {", ".join(f"`{name}`" for name in config.gate_layers)}; `inference/gate.py`). A photo that is not a usable
 photo of a skin lesion (`blank`, `grey`, `not_dermoscopy`) gets no result and the decision "uncertain": on the validation
 dermoscopy photos {pct(metrics["gate"]["validation_no_result_rate"])}.{negatives_sentence(metrics["gate"])}
+{other_archives_sentence(metrics["gate"]).strip()}
 A dermoscopy photo the model judges less well (`blurred`, `unfamiliar`) gets a caution beside its decision: on the validation
 photos {pct(metrics["gate"]["validation_caution_rate"])}.{gate_out_of_source(metrics)}
-On the 600x450 originals: the twins table above. `python -m train.report FOLDER --data-dir DIR --gate-only` re-measures both.
+On the 600x450 originals: the twins table above. `python -m train.report FOLDER --data-dir DIR [DIR ...] --gate-only` re-measures both.
 
 {gate_table(metrics) if "validation_false_alarms_by_source" in metrics["gate"] else ""}
 
@@ -203,7 +208,7 @@ Not for screening, triage or diagnosis of any person.
 HAM10000: Tschandl P., Rosendahl C., Kittler H. "The HAM10000 dataset, a large collection of multi-source
 dermatoscopic images of common pigmented skin lesions." Sci. Data 5, 180161 (2018), doi:10.1038/sdata.2018.161.
 Licence: **CC BY-NC 4.0 (non-commercial use only, with attribution)**.{isic_credit}
-This model, trained on {" and ".join(archives)}, inherits the **non-commercial** term. Split {data["split"]}:
+This model, trained on {" and ".join(archives)}, inherits the **non-commercial** term.{gate_credit} Split {data["split"]}:
 {data["images"]["train"]} / {data["images"]["val"]} / {data["images"]["test"]} images (train / validation / test){by_archive};
 no lesion on two sides (`split.csv`).
 `dx_type`, age, sex and body site are never model inputs.

@@ -24,7 +24,7 @@ from inference.outputs import diagnosis_probabilities, malignant_probability
 from inference.preprocess import load_rgb, prepare_image
 from train import plots
 from train.backbones import GATE_LAYER
-from train.data import Record, load_pixels, prepare_images, write_split
+from train.data import Record, archives, load_pixels, prepare_images, split_by_lesion, write_split
 from train.evaluate import choose_threshold, evaluate, fit_temperature, screening_summary
 from train.model_card import write_model_card
 from train.resave import resave_summary
@@ -251,12 +251,19 @@ def negatives_detection(classifier: Classifier) -> dict:
 
 
 def fit_gate(classifier: Classifier, out: Path, train: list[Record], val: list[Record], val_pixels: np.ndarray,
-             val_features: np.ndarray) -> dict:
+             val_features: np.ndarray, other: list[Record] = ()) -> dict:
     """Fit the gate on every training image (and the negative corpus's fitting part), save it and serve it from
-    `classifier`; measure it on validation, overall and per acquisition source, and on the held-out negatives."""
-    pixels = load_pixels(train, classifier.config.input_size, classifier.config.preprocessing)
+    `classifier`; measure it on validation, overall and per acquisition source, and on the held-out negatives.
+    `other`: the photos of archives the model did not train on, split by lesion as a training run splits them: the
+    not-dermoscopy detector learns from their training side (the distance check does not: the model never saw
+    them) and their validation side measures it."""
+    size, preprocessing = classifier.config.input_size, classifier.config.preprocessing
+    pixels = load_pixels(train, size, preprocessing)
     negatives = negative_features(classifier)
-    gate = Gate.fit(pixels, outputs_of(classifier, pixels)[1], negatives)
+    other_side = split_by_lesion(list(other)) if other else {}
+    other_train, other_val = ([r for r in other if other_side[r.image_id] == side] for side in ("train", "val"))
+    other_features = outputs_of(classifier, load_pixels(other_train, size, preprocessing))[1] if other_train else None
+    gate = Gate.fit(pixels, outputs_of(classifier, pixels)[1], negatives, other_features)
     gate.save(out)
     classifier.gate = gate
     flags = gate_flags(gate, val_pixels, val_features)
@@ -264,8 +271,16 @@ def fit_gate(classifier: Classifier, out: Path, train: list[Record], val: list[R
     for source in sorted({s for s in sources if s}):
         chosen = sources == source
         by_source[source] = {"n": int(chosen.sum()), **gate_flags(gate, val_pixels[chosen], val_features[chosen])}
+    other_validation = {}
+    for archive in archives(other_val):
+        chosen = [r for r in other_val if r.archive == archive]
+        chosen_pixels = load_pixels(chosen, size, preprocessing)
+        other_validation[archive] = {"n": len(chosen), **gate_flags(gate, chosen_pixels, outputs_of(classifier, chosen_pixels)[1])}
     return {
         "train_images_fitted": len(train),
+        "detector_archives": archives(list(train) + other_train),
+        "other_archive_images_fitted": len(other_train),
+        "other_archives_validation": other_validation,
         "negative_images_fitted": len(negatives),
         "layers": classifier.config.gate_layers,
         "distance_quantile": DISTANCE_QUANTILE,
@@ -282,11 +297,12 @@ def fit_gate(classifier: Classifier, out: Path, train: list[Record], val: list[R
     }
 
 
-def gate_and_twins(classifier: Classifier, out: Path, records: list[Record], train: list[Record], val: list[Record],
-                   val_pixels: np.ndarray, val_features: np.ndarray, originals_dir: Path | None) -> dict:
+def gate_and_twins(classifier: Classifier, out: Path, records: list[Record], by_side: dict, val_pixels: np.ndarray,
+                   val_features: np.ndarray, originals_dir: Path | None) -> dict:
     """What depends on the gate: fit it (and its validation false alarms) and, given the full-size twins, their
     consistency with their copies as served (the gate's flags on them included)."""
-    figures = {"gate": fit_gate(classifier, out, train, val, val_pixels, val_features)}
+    figures = {"gate": fit_gate(classifier, out, by_side["train"], by_side["val"], val_pixels, val_features,
+                                by_side.get("other", []))}
     if originals_dir is not None and originals_dir.is_dir():
         from train.twins import twin_consistency
 
@@ -309,12 +325,13 @@ def refit_gate(folder: Path, records: list[Record], by_side: dict, held_out: lis
     if held_out is not None:
         result = json.loads((folder / files.HOLDOUT).read_text())
         out_pixels = load_pixels(held_out, size, preprocessing)
-        result["gate"] = fit_gate(classifier, folder, by_side["train"], by_side["val"], val_pixels, val_features)
+        result["gate"] = fit_gate(classifier, folder, by_side["train"], by_side["val"], val_pixels, val_features,
+                                  by_side.get("other", []))
         result["held_out"].update(gate_flags(classifier.gate, out_pixels, outputs_of(classifier, out_pixels)[1]))
         (folder / files.HOLDOUT).write_text(json.dumps(result, indent=2) + "\n")
         return result
     metrics = json.loads((folder / files.METRICS).read_text())
-    metrics |= gate_and_twins(classifier, folder, records, by_side["train"], by_side["val"], val_pixels, val_features, originals_dir)
+    metrics |= gate_and_twins(classifier, folder, records, by_side, val_pixels, val_features, originals_dir)
     (folder / files.METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
     write_model_card(folder, config, metrics)
     return metrics
@@ -341,7 +358,7 @@ def write_model_folder(calibrated: Calibrated, out: Path, records: list[Record],
     val_pixels, val_logits, val_features = calibrated.val_pixels, calibrated.val_logits, calibrated.val_features
     metrics, test_logits = score(classifier, config, by_side, val_pixels, val_logits)
     metrics["model_megabytes"] = round((out / files.MODEL).stat().st_size / 2**20, 1)
-    metrics |= gate_and_twins(classifier, out, records, by_side["train"], by_side["val"], val_pixels, val_features, originals_dir)
+    metrics |= gate_and_twins(classifier, out, records, by_side, val_pixels, val_features, originals_dir)
     if originals_dir is not None and originals_dir.is_dir():  # how many digits of P mean anything
         metrics["resave"] = resave_summary(classifier, sorted(originals_dir.glob("*.jpg")))
     (out / files.METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
@@ -367,7 +384,8 @@ def write_holdout_report(calibrated: Calibrated, out: Path, by_side: dict, held_
                         **screening(config, rs, logits), "melanoma_vs_nevus_auc": melanoma_vs_nevus_auc(config, rs, logits)}
     result["validation_by_source"] = by_source(config, by_side["val"], val_logits)  # every archive's validation photos
     # The gate, fitted on this run's training images: how often does it withhold a verdict on the unseen source?
-    result["gate"] = fit_gate(classifier, out, by_side["train"], by_side["val"], val_pixels, val_features)
+    result["gate"] = fit_gate(classifier, out, by_side["train"], by_side["val"], val_pixels, val_features,
+                              by_side.get("other", []))
     result["held_out"].update(gate_flags(classifier.gate, out_pixels, out_features))
     (out / files.HOLDOUT).write_text(json.dumps(result, indent=2) + "\n")
     np.savez(work_dir(out) / files.HOLDOUT_LOGITS, val=val_logits, val_labels=labels_of(by_side["val"]), held_out=out_logits,
@@ -385,7 +403,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m train.report", description=main.__doc__)
     parser.add_argument("model_dir", type=Path)
-    parser.add_argument("--data-dir", nargs="+", default=["data/ham10000"], help="the archive folders the model was trained with")
+    parser.add_argument("--data-dir", nargs="+", default=["data/ham10000"],
+                        help="the archive folders the model was trained with, and others the gate's detector learns from")
     parser.add_argument("--originals", type=Path, help="full-size twins (default: ham10000-originals beside --data-dir)")
     parser.add_argument("--holdout-source", help="an out-of-source run: score this held-out source (writes holdout.json)")
     parser.add_argument("--weights", help="weights file to load instead of the folder's model.keras (e.g. a run's best checkpoint)")
@@ -395,7 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     split_file = args.model_dir / files.SPLIT
     split = read_split(split_file if split_file.exists() else work_dir(args.model_dir) / files.SPLIT)
     kept = [r for r in records if r.source != args.holdout_source]
-    by_side = {side: [r for r in kept if split[r.image_id] == side] for side in ("train", "val", "test")}
+    by_side = {side: [r for r in kept if split.get(r.image_id) == side] for side in ("train", "val", "test")}
+    by_side["other"] = [r for r in kept if r.image_id not in split]  # archives the model did not train on: for the gate
     held_out = [r for r in records if r.source == args.holdout_source] if args.holdout_source else None
     originals = args.originals or default_originals_dir(args.data_dir[0])
     if args.gate_only:

