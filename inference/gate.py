@@ -134,13 +134,8 @@ class Gate:
         covariance = LedoitWolf().fit(features[fitting])
         gate = cls(mean=covariance.location_.astype(np.float32), precision=covariance.precision_.astype(np.float32))
         gate.max_distance = float(np.quantile(gate.distances(features[held_out]), DISTANCE_QUANTILE))
-        positives, positives_held_out = features[fitting], features[held_out]
-        if other_dermoscopy is not None and len(other_dermoscopy):
-            other_fitting, other_held_out = training_halves(len(other_dermoscopy))
-            positives = np.concatenate([positives, other_dermoscopy[other_fitting]])
-            positives_held_out = np.concatenate([positives_held_out, other_dermoscopy[other_held_out]])
-        gate.detector_weights, gate.detector_bias = fit_detector(positives, negative_features)
-        gate.min_detector_score = detector_threshold(gate.dermoscopy_scores(positives_held_out))
+        gate.detector_weights, gate.detector_bias, held_out_scores = fit_detector(features, negative_features, other_dermoscopy)
+        gate.min_detector_score = detector_threshold(held_out_scores)
         gate.min_contrast = MIN_CONTRAST
         gate.min_sharpness = float(np.quantile(sharpness(pixels), QUALITY_QUANTILE) / QUALITY_MARGIN)
         gate.min_chroma = MIN_CHROMA
@@ -197,14 +192,26 @@ def training_halves(n: int) -> tuple[np.ndarray, np.ndarray]:
     return order[: n // 2], order[n // 2 :]
 
 
-def fit_detector(positives: np.ndarray, negatives: np.ndarray, c: float = DETECTOR_C) -> tuple[np.ndarray, float]:
-    """Logistic regression, dermoscopy (1) against other images (0), classes weighted equally; returns weights and
-    bias on the raw features (the standardisation folded in)."""
+def fit_detector(dermoscopy: np.ndarray, negatives: np.ndarray, other_dermoscopy: np.ndarray | None = None,
+                 c: float = DETECTOR_C) -> tuple[np.ndarray, float, np.ndarray]:
+    """Logistic regression, dermoscopy (1) against other images (0), classes weighted equally, fitted on a fixed half
+    of each set of dermoscopy photos (`training_halves`; `other_dermoscopy`: another archive's). Returns weights and
+    bias on the raw features (the standardisation folded in) and the scores of the other halves, which set the
+    threshold: scores of the fitted photos themselves are biased."""
     from sklearn.linear_model import LogisticRegression
 
+    fitted_halves, held_out_halves = [], []
+    for photos in (dermoscopy, other_dermoscopy):
+        if photos is not None and len(photos):
+            fitting, held_out = training_halves(len(photos))
+            fitted_halves.append(photos[fitting])
+            held_out_halves.append(photos[held_out])
+    positives, held_out = np.concatenate(fitted_halves), np.concatenate(held_out_halves)
     x = np.concatenate([positives, negatives]).astype(np.float64)
     y = np.concatenate([np.ones(len(positives)), np.zeros(len(negatives))])
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000).fit((x - mean) / scale, y)
     weights = model.coef_[0] / scale
-    return weights.astype(np.float32), float(model.intercept_[0] - weights @ mean)
+    bias = float(model.intercept_[0] - weights @ mean)
+    weights = weights.astype(np.float32)
+    return weights, bias, held_out @ weights + bias

@@ -5,7 +5,6 @@ and never refers."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ from PIL import Image, ImageFilter
 from inference.classifier import NOT_A_LESION_PHOTO
 from inference.gate import Gate, GateFileError
 from inference.loading import BUNDLED_MODEL
-from train.data import read_metadata, split_by_lesion
+from train.data import other_archives, read_metadata, read_split, sides
 from train.negatives import fitting_images, held_out_images
 
 MAX_NO_RESULT_RATE = 0.005  # real dermoscopy told "not a lesion photo": at most 0.5% of any archive's validation photos
@@ -25,21 +24,14 @@ SAME_PICTURE = 0.5  # mean grey-level difference of 64x64 thumbnails: a re-rende
 KNOWN_MISSES = {"heatmap"}  # the one that gets a result (unfamiliar, so uncertain, never refer); any new miss fails
 
 
-def bundled_split() -> dict[str, str]:
-    with open(BUNDLED_MODEL / "split.csv", newline="") as handle:
-        return {row["image_id"]: row["split"] for row in csv.DictReader(handle)}
-
-
 def validation_photos(archive_dirs: list[Path]) -> dict[str, list[Path]]:
     """The validation photos of every archive, per archive: the bundled model's own (split.csv) and, of an archive it
     did not train on, the validation side of the split a training run would make (the gate's detector learnt from its
     training side: `train.report.fit_gate`)."""
-    split, records = bundled_split(), read_metadata(archive_dirs)
-    split |= split_by_lesion([r for r in records if r.image_id not in split])
+    split, records = read_split(BUNDLED_MODEL / "split.csv"), read_metadata(archive_dirs)
     photos: dict[str, list[Path]] = {}
-    for record in records:
-        if split[record.image_id] == "val":
-            photos.setdefault(record.archive, []).append(record.path)
+    for record in sides(records, split)["val"] + other_archives(records, split)["val"]:
+        photos.setdefault(record.archive, []).append(record.path)
     return photos
 
 
@@ -61,7 +53,8 @@ def validation_results(bundled_classifier, archive_dirs):
 def test_real_dermoscopy_almost_never_gets_no_result(validation_results, archive_dirs):
     """Every archive's validation photos: hardly any without a result. A caution on at most 3% of those of an archive
     the model trained on; on another archive it may be deserved (docs/results.md: the model is weaker there)."""
-    trained = {r.archive for r in read_metadata(archive_dirs) if r.image_id in bundled_split()}
+    split = read_split(BUNDLED_MODEL / "split.csv")
+    trained = {r.archive for r in read_metadata(archive_dirs) if r.image_id in split}
     assert trained and len(validation_results) == len(archive_dirs)
     for archive, results in validation_results.items():
         codes = [r.warning_code for r in results]

@@ -149,7 +149,7 @@ def test_the_gate_detector_learns_from_an_archive_the_model_did_not_train_on(smo
     """`python -m train.report FOLDER --data-dir HAM10000 ISIC2017 --gate-only` on a HAM10000-only model: ISIC 2017's
     training side joins the detector's dermoscopy photos, its validation side is measured, and the distance check is
     fitted on the model's own training photos as before."""
-    from train.data import read_split, split_by_lesion
+    from train.data import other_archives, read_split, split_by_lesion
     from train.report import refit_gate
 
     folder = tmp_path / "smoke"
@@ -160,7 +160,7 @@ def test_the_gate_detector_learns_from_an_archive_the_model_did_not_train_on(smo
     by_side = {side: [r for r in own if split[r.image_id] == side][:24] for side in ("train", "val")}
     alone = refit_gate(folder, own, by_side)["gate"]
     distance = Gate.load(folder).max_distance
-    gate = refit_gate(folder, own + other, by_side | {"other": other})["gate"]
+    gate = refit_gate(folder, own + other, by_side | {"other": other_archives(own + other, split)})["gate"]
     other_side = split_by_lesion(other)
     assert alone["detector_archives"] == ["HAM10000"] and gate["detector_archives"] == ["HAM10000", "ISIC 2017"]
     assert gate["other_archive_images_fitted"] == sum(other_side[r.image_id] == "train" for r in other)

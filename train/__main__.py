@@ -37,6 +37,7 @@ from train.data import (
     load_pixels,
     read_metadata,
     read_split,
+    sides,
     source_decorrelating_weights,
     sources,
     split_by_lesion,
@@ -143,7 +144,7 @@ def load_data(args: argparse.Namespace, work: Path) -> Data:
         raise DataError(f"--holdout-source {args.holdout_source!r} is not one of {', '.join(sources(records))}")
     held_out = [r for r in records if args.holdout_source and r.source == args.holdout_source]
     kept = [r for r in records if not (args.holdout_source and r.source == args.holdout_source)]
-    by_side = {side: [r for r in kept if split[r.image_id] == side] for side in ("train", "val", "test")}
+    by_side = sides(kept, split)
     split_sizes = {side: len(rs) for side, rs in by_side.items()}
     archive_sizes = {a: {side: sum(r.archive == a for r in rs) for side, rs in by_side.items()} for a in archives(kept)}
     if args.sampling == "balanced":

@@ -158,6 +158,18 @@ def _split_one(records: list[Record], seed: int, val: float, test: float) -> dic
     return {r.image_id: side[r.lesion_id] for r in records}
 
 
+def sides(records: list[Record], split: dict[str, str]) -> dict[str, list[Record]]:
+    """The records on each side of a split (a record the split does not cover is on none)."""
+    return {side: [r for r in records if split.get(r.image_id) == side] for side in SPLITS}
+
+
+def other_archives(records: list[Record], split: dict[str, str]) -> dict[str, list[Record]]:
+    """The records of archives a model did not train on (not in its split), on the side a training run would put them
+    (`split_by_lesion`): its gate's detector learns from their training side and is measured on the others."""
+    other = [r for r in records if r.image_id not in split]
+    return sides(other, split_by_lesion(other) if other else {})
+
+
 def balanced_sample(records: list[Record], seed: int = 42) -> list[Record]:
     """The project origin's sampling: every malignant image plus as many randomly chosen benign ones."""
     malignant = [r for r in records if r.malignant]

@@ -48,15 +48,16 @@ def write_model_card(folder: Path, config: ModelConfig, metrics: dict) -> None:
     )
     labels = "\n".join(f"- `{k}`: {v}" + (" (malignant)" if k in config.malignant_labels else "") for k, v in LABEL_NAMES.items())
     archives = list(data.get("images_by_archive") or {"HAM10000": None})
-    gate_only = [a for a in metrics["gate"].get("detector_archives", []) if a not in archives]  # the detector's alone
-    datasets = "\n".join(f"- {a.lower().replace(' ', '-')}" for a in archives + gate_only)
+    detector_only = [a for a in metrics["gate"].get("detector_archives", []) if a not in archives]  # learnt from by the detector alone
+    datasets = "\n".join(f"- {a.lower().replace(' ', '-')}" for a in archives + detector_only)
     isic_credit = ("\nISIC 2017: Codella N. et al. \"Skin Lesion Analysis Toward Melanoma Detection: A Challenge at the 2017 ISBI, "
                    "Hosted by the ISIC.\" arXiv:1710.05006 (2017); images and labels from the ISIC Archive (isic-archive.com), "
-                   "under its terms (attribution; treated as non-commercial)." if "ISIC 2017" in archives + gate_only else "")
-    gate_credit = (f" Its quality check's not-dermoscopy detector also learnt from the training side of {' and '.join(gate_only)} "
-                   "(the network did not), so the folder carries those terms too." if gate_only else "")
+                   "under its terms (attribution; treated as non-commercial)." if "ISIC 2017" in archives + detector_only else "")
+    gate_credit = (f" Its quality check's not-dermoscopy detector also learnt from the training side of {' and '.join(detector_only)} "
+                   "(the network did not), so the folder carries those terms too." if detector_only else "")
     by_archive = "".join(f"; {name}: {sizes['train']} / {sizes['val']} / {sizes['test']}"
                          for name, sizes in (data.get("images_by_archive") or {}).items() if len(archives) > 1)
+    gate_sentences = negatives_sentence(metrics["gate"]) + other_archives_sentence(metrics["gate"])
     card = f"""---
 license: cc-by-nc-4.0
 library_name: keras
@@ -169,8 +170,7 @@ Each run's command is its `training.command` in metrics.json (`out_of_source`); 
 
 Two answers (layers {", ".join(f"`{name}`" for name in config.gate_layers)}; `inference/gate.py`). A photo that is not a usable
 photo of a skin lesion (`blank`, `grey`, `not_dermoscopy`) gets no result and the decision "uncertain": on the validation
-dermoscopy photos {pct(metrics["gate"]["validation_no_result_rate"])}.{negatives_sentence(metrics["gate"])}
-{other_archives_sentence(metrics["gate"]).strip()}
+dermoscopy photos {pct(metrics["gate"]["validation_no_result_rate"])}.{gate_sentences}
 A dermoscopy photo the model judges less well (`blurred`, `unfamiliar`) gets a caution beside its decision: on the validation
 photos {pct(metrics["gate"]["validation_caution_rate"])}.{gate_out_of_source(metrics)}
 On the 600x450 originals: the twins table above. `python -m train.report FOLDER --data-dir DIR [DIR ...] --gate-only` re-measures both.

@@ -24,7 +24,7 @@ from inference.outputs import diagnosis_probabilities, malignant_probability
 from inference.preprocess import load_rgb, prepare_image
 from train import plots
 from train.backbones import GATE_LAYER
-from train.data import Record, archives, load_pixels, prepare_images, split_by_lesion, write_split
+from train.data import Record, archives, load_pixels, other_archives, prepare_images, sides, write_split
 from train.evaluate import choose_threshold, evaluate, fit_temperature, screening_summary
 from train.model_card import write_model_card
 from train.resave import resave_summary
@@ -229,6 +229,13 @@ def gate_flags(gate: Gate, pixels: np.ndarray, features: np.ndarray) -> dict:
             "gate_flags_by_check": {code: codes.count(code) for code in sorted(set(codes))}}
 
 
+def gate_flags_by(gate: Gate, pixels: np.ndarray, features: np.ndarray, groups: list[str]) -> dict:
+    """`gate_flags` per group (acquisition source, archive), with its number of images."""
+    groups = np.array(groups)
+    return {group: {"n": int((groups == group).sum()), **gate_flags(gate, pixels[groups == group], features[groups == group])}
+            for group in sorted({g for g in groups if g})}
+
+
 def negative_features(classifier: Classifier) -> np.ndarray:
     """Pooled gate features of the fitting part of the negative corpus, prepared as uploads are."""
     from train.negatives import fitting_images, fitting_views
@@ -250,32 +257,28 @@ def negatives_detection(classifier: Classifier) -> dict:
             "by_check": {code: codes.count(code) for code in sorted(set(codes))}, "missed": missed}
 
 
-def fit_gate(classifier: Classifier, out: Path, train: list[Record], val: list[Record], val_pixels: np.ndarray,
-             val_features: np.ndarray, other: list[Record] = ()) -> dict:
+def fit_gate(classifier: Classifier, out: Path, by_side: dict, val_pixels: np.ndarray, val_features: np.ndarray) -> dict:
     """Fit the gate on every training image (and the negative corpus's fitting part), save it and serve it from
     `classifier`; measure it on validation, overall and per acquisition source, and on the held-out negatives.
-    `other`: the photos of archives the model did not train on, split by lesion as a training run splits them: the
-    not-dermoscopy detector learns from their training side (the distance check does not: the model never saw
-    them) and their validation side measures it."""
+    by_side["other"], if given: the photos of archives the model did not train on, per side
+    (`train.data.other_archives`): the not-dermoscopy detector learns from their training side (the distance check
+    does not: the model never saw them) and their validation side measures it."""
     size, preprocessing = classifier.config.input_size, classifier.config.preprocessing
+    train, val, other = by_side["train"], by_side["val"], by_side.get("other", {})
     pixels = load_pixels(train, size, preprocessing)
     negatives = negative_features(classifier)
-    other_side = split_by_lesion(list(other)) if other else {}
-    other_train, other_val = ([r for r in other if other_side[r.image_id] == side] for side in ("train", "val"))
-    other_features = outputs_of(classifier, load_pixels(other_train, size, preprocessing))[1] if other_train else None
-    gate = Gate.fit(pixels, outputs_of(classifier, pixels)[1], negatives, other_features)
+    other_train, other_val = other.get("train", []), other.get("val", [])
+    other_dermoscopy = outputs_of(classifier, load_pixels(other_train, size, preprocessing))[1] if other_train else None
+    gate = Gate.fit(pixels, outputs_of(classifier, pixels)[1], negatives, other_dermoscopy)
     gate.save(out)
     classifier.gate = gate
     flags = gate_flags(gate, val_pixels, val_features)
-    sources, by_source = np.array([r.source for r in val]), {}
-    for source in sorted({s for s in sources if s}):
-        chosen = sources == source
-        by_source[source] = {"n": int(chosen.sum()), **gate_flags(gate, val_pixels[chosen], val_features[chosen])}
+    by_source = gate_flags_by(gate, val_pixels, val_features, [r.source for r in val])
     other_validation = {}
-    for archive in archives(other_val):
-        chosen = [r for r in other_val if r.archive == archive]
-        chosen_pixels = load_pixels(chosen, size, preprocessing)
-        other_validation[archive] = {"n": len(chosen), **gate_flags(gate, chosen_pixels, outputs_of(classifier, chosen_pixels)[1])}
+    if other_val:
+        other_pixels = load_pixels(other_val, size, preprocessing)
+        other_features = outputs_of(classifier, other_pixels)[1]
+        other_validation = gate_flags_by(gate, other_pixels, other_features, [r.archive for r in other_val])
     return {
         "train_images_fitted": len(train),
         "detector_archives": archives(list(train) + other_train),
@@ -301,8 +304,7 @@ def gate_and_twins(classifier: Classifier, out: Path, records: list[Record], by_
                    val_features: np.ndarray, originals_dir: Path | None) -> dict:
     """What depends on the gate: fit it (and its validation false alarms) and, given the full-size twins, their
     consistency with their copies as served (the gate's flags on them included)."""
-    figures = {"gate": fit_gate(classifier, out, by_side["train"], by_side["val"], val_pixels, val_features,
-                                by_side.get("other", []))}
+    figures = {"gate": fit_gate(classifier, out, by_side, val_pixels, val_features)}
     if originals_dir is not None and originals_dir.is_dir():
         from train.twins import twin_consistency
 
@@ -325,8 +327,7 @@ def refit_gate(folder: Path, records: list[Record], by_side: dict, held_out: lis
     if held_out is not None:
         result = json.loads((folder / files.HOLDOUT).read_text())
         out_pixels = load_pixels(held_out, size, preprocessing)
-        result["gate"] = fit_gate(classifier, folder, by_side["train"], by_side["val"], val_pixels, val_features,
-                                  by_side.get("other", []))
+        result["gate"] = fit_gate(classifier, folder, by_side, val_pixels, val_features)
         result["held_out"].update(gate_flags(classifier.gate, out_pixels, outputs_of(classifier, out_pixels)[1]))
         (folder / files.HOLDOUT).write_text(json.dumps(result, indent=2) + "\n")
         return result
@@ -384,8 +385,7 @@ def write_holdout_report(calibrated: Calibrated, out: Path, by_side: dict, held_
                         **screening(config, rs, logits), "melanoma_vs_nevus_auc": melanoma_vs_nevus_auc(config, rs, logits)}
     result["validation_by_source"] = by_source(config, by_side["val"], val_logits)  # every archive's validation photos
     # The gate, fitted on this run's training images: how often does it withhold a verdict on the unseen source?
-    result["gate"] = fit_gate(classifier, out, by_side["train"], by_side["val"], val_pixels, val_features,
-                              by_side.get("other", []))
+    result["gate"] = fit_gate(classifier, out, by_side, val_pixels, val_features)
     result["held_out"].update(gate_flags(classifier.gate, out_pixels, out_features))
     (out / files.HOLDOUT).write_text(json.dumps(result, indent=2) + "\n")
     np.savez(work_dir(out) / files.HOLDOUT_LOGITS, val=val_logits, val_labels=labels_of(by_side["val"]), held_out=out_logits,
@@ -414,8 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     split_file = args.model_dir / files.SPLIT
     split = read_split(split_file if split_file.exists() else work_dir(args.model_dir) / files.SPLIT)
     kept = [r for r in records if r.source != args.holdout_source]
-    by_side = {side: [r for r in kept if split.get(r.image_id) == side] for side in ("train", "val", "test")}
-    by_side["other"] = [r for r in kept if r.image_id not in split]  # archives the model did not train on: for the gate
+    by_side = sides(kept, split) | {"other": other_archives(kept, split)}  # other: for the gate's detector
     held_out = [r for r in records if r.source == args.holdout_source] if args.holdout_source else None
     originals = args.originals or default_originals_dir(args.data_dir[0])
     if args.gate_only:

@@ -32,10 +32,10 @@ import tensorflow as tf
 
 from inference import model_files as files
 from inference.classifier import Classifier
-from inference.gate import DETECTOR_C, DETECTOR_MARGIN, detector_threshold, fit_detector, training_halves
+from inference.gate import DETECTOR_C, DETECTOR_MARGIN, detector_threshold, fit_detector
 from inference.preprocess import normalise
 from train.backbones import lite_imagenet_classifier
-from train.data import load_pixels, prepare_images, read_metadata, read_split, split_by_lesion
+from train.data import load_pixels, other_archives, prepare_images, read_metadata, read_split, sides
 from train.negatives import fitting_images, fitting_views, held_out_images
 from train.report import outputs_of
 
@@ -51,6 +51,7 @@ DETECTORS = {
     "both": [("served", DETECTOR_MARGIN), ("imagenet", DETECTOR_MARGIN)],
     "served, + other archives": [("served + other", DETECTOR_MARGIN)],
 }
+FEATURES_OF = {"served": "served", "imagenet": "imagenet", "served + other": "served"}  # what each fitted detector reads
 NEAR = 1.0  # log-odds: a held-out negative caught by less than this is named as a near miss
 
 
@@ -73,16 +74,8 @@ def fit(positives: dict[str, np.ndarray], negatives: dict[str, np.ndarray], othe
     """(weights, bias, held-out dermoscopy photos' scores) of the served and the ImageNet detector, and of the served
     one that also learns from the other archives' training side (`other`, served features), fitted as
     `inference.gate.Gate.fit` fits the served one."""
-    fitted = {}
-    for name, c in (("served", DETECTOR_C), ("imagenet", IMAGENET_C)):
-        fitting, held_out = training_halves(len(positives[name]))
-        weights, bias = fit_detector(positives[name][fitting], negatives[name], c)
-        fitted[name] = (weights, bias, positives[name][held_out] @ weights + bias)
-    fitting, held_out = training_halves(len(positives["served"]))
-    other_fitting, other_held_out = training_halves(len(other))
-    weights, bias = fit_detector(np.concatenate([positives["served"][fitting], other[other_fitting]]), negatives["served"])
-    held_out_scores = np.concatenate([positives["served"][held_out], other[other_held_out]]) @ weights + bias
-    fitted["served + other"] = (weights, bias, held_out_scores)
+    fitted = {name: fit_detector(positives[name], negatives[name], c=c) for name, c in (("served", DETECTOR_C), ("imagenet", IMAGENET_C))}
+    fitted["served + other"] = fit_detector(positives["served"], negatives["served"], other)
     return fitted
 
 
@@ -96,8 +89,8 @@ def margins(fitted: dict[str, tuple], features: dict[str, np.ndarray], detector:
     margin = np.full(len(next(iter(features.values()))), -np.inf)
     for name, offset in DETECTORS[detector]:
         weights, bias, held_out_scores = fitted[name]
-        key = name.split(" + ")[0]  # the "+ other" detector reads the served features
-        margin = np.maximum(margin, features[key] @ weights + bias - detector_threshold(held_out_scores, offset))
+        scores = features[FEATURES_OF[name]] @ weights + bias
+        margin = np.maximum(margin, scores - detector_threshold(held_out_scores, offset))
     return margin
 
 
@@ -121,8 +114,7 @@ def compare(folder: Path, data_dir: Path, originals: Path | None, others: list[P
     classifier = Classifier(folder)
     config, features = classifier.config, Features(classifier)
     split = read_split(folder / files.SPLIT)
-    records = [r for r in read_metadata(data_dir) if r.image_id in split]
-    side = {s: [r for r in records if split[r.image_id] == s] for s in ("train", "val")}
+    side = sides(read_metadata(data_dir), split)
     positives = features(load_pixels(side["train"], config.input_size, config.preprocessing))
     named_views = fitting_views(fitting_images())
     kinds = np.array([name for name, _ in named_views])
@@ -133,12 +125,11 @@ def compare(folder: Path, data_dir: Path, originals: Path | None, others: list[P
         dermoscopy["originals"] = features(prepare_images(sorted(originals.glob("*.jpg")), config.input_size, config.preprocessing))
     other_training = []
     for other in others:
-        records = read_metadata(other)
-        other_side = split_by_lesion(records)
-        untouched = [r for r in records if other_side[r.image_id] != "train"]
+        other_sides = other_archives(read_metadata(other), split)
+        untouched = other_sides["val"] + other_sides["test"]
         dermoscopy[f"{other.name} (validation and test)"] = features(load_pixels(untouched, config.input_size, config.preprocessing))
-        other_training.append([r for r in records if other_side[r.image_id] == "train"])
-    other_features = outputs_of(classifier, load_pixels(sum(other_training, []), config.input_size, config.preprocessing))[1]
+        other_training += other_sides["train"]
+    other_features = outputs_of(classifier, load_pixels(other_training, config.input_size, config.preprocessing))[1]
     held = features(prepare_images(list(held_out.values()), config.input_size, config.preprocessing))
     fitted = fit(positives, negatives, other_features)
     cv_missed = cross_validated_misses(positives, negatives, other_features, kinds)
